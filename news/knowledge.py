@@ -1,0 +1,202 @@
+"""The knowledge base: what the CLI, the handlers and the digests call to add, remove and ask.
+
+It owns the store, the encoders and the in-memory fact matrix, which it keeps in step with the
+store: vectors are computed once at ingestion, stored, and loaded (not recomputed) on start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from news import answer
+from news.embed import Encoders, shared_encoders
+from news.errors import UserError
+from news.extract import extract_facts
+from news.ingest import ArticleDraft
+from news.text import detect_language, index_terms, normalize, strip_invisible
+from storage import articles as article_store
+from storage import search
+from storage.db import Database
+from storage.models import Article, Fact, NewArticle, NewFact
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """Outcome of adding an article: ``created`` is False when it was already stored."""
+
+    article: Article
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FoundFact:
+    """A retrieved fact with its sentence, article and fused score."""
+
+    fact: Fact
+    article: Article
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the store says about a question."""
+
+    question: str
+    language: str
+    answered: bool
+    facts: list[FoundFact] = field(default_factory=list)
+
+    @property
+    def best(self) -> FoundFact | None:
+        """The top fact, if any."""
+        return self.facts[0] if self.facts else None
+
+    def closest_articles(self, limit: int = 3) -> list[Article]:
+        """Distinct articles of the retrieved facts, best first."""
+        seen: dict[int, Article] = {}
+        for found in self.facts:
+            seen.setdefault(found.article.id, found.article)
+        return list(seen.values())[:limit]
+
+
+class Knowledge:
+    """Articles, facts and answers over one database."""
+
+    def __init__(
+        self,
+        db: Database,
+        encoders: Encoders | None = None,
+        weights: answer.RankWeights = answer.DEFAULT_WEIGHTS,
+    ) -> None:
+        self.db = db
+        self.encoders = encoders or shared_encoders()
+        self.weights = weights
+        self._matrix: answer.FactMatrix | None = None
+        self._lock = asyncio.Lock()
+
+    async def warm_up(self) -> None:
+        """Load the encoders and the stored vectors now, so the first question is fast."""
+        await asyncio.to_thread(self.encoders.load)
+        await self._fact_matrix()
+
+    async def add(self, draft: ArticleDraft, *, added_by: str | None = None) -> AddResult:
+        """Extract, encode and store an article; an already stored one is returned as is."""
+        existing = await article_store.find_by_hash(self.db, draft.content_hash)
+        if existing:
+            return AddResult(existing, created=False)
+        record = await asyncio.to_thread(self._prepare, draft, added_by)
+        async with self._lock:
+            article_id = await article_store.insert_article(self.db, record)
+            if article_id is None:  # stored meanwhile by a concurrent add
+                existing = await article_store.find_by_hash(self.db, draft.content_hash)
+                assert existing is not None
+                return AddResult(existing, created=False)
+            self._matrix = None  # reloaded lazily, only the rows after the last known id
+        article = await article_store.get_article(self.db, article_id)
+        assert article is not None
+        return AddResult(article, created=True)
+
+    def _prepare(self, draft: ArticleDraft, added_by: str | None) -> NewArticle:
+        extracted = extract_facts(draft.body, draft.language)
+        if not extracted.facts:
+            raise UserError("I found no sentences in that article.", key="no_sentences")
+        embeddings = self.encoders.passages([fact.text for fact in extracted.facts])
+        context = " ".join(index_terms(" ".join([draft.title, *extracted.key_entities])))
+        facts = tuple(
+            NewFact(
+                sentence_index=fact.sentence_index,
+                position=fact.position,
+                text=fact.text,
+                is_sentence=fact.is_sentence,
+                language=fact.language,
+                kind=fact.kind,
+                entities=fact.entities,
+                numbers=fact.numbers,
+                dates=fact.dates,
+                speaker=fact.speaker,
+                start=fact.start,
+                end=fact.end,
+                index_terms=" ".join(index_terms(" ".join([fact.text, *fact.entities]))),
+                use_vector=embeddings.use[row].astype(np.float16).tobytes(),
+                e5_vector=embeddings.e5[row].astype(np.float16).tobytes(),
+            )
+            for row, fact in enumerate(extracted.facts)
+        )
+        return NewArticle(
+            title=draft.title,
+            source=draft.source,
+            url=draft.url,
+            language=draft.language,
+            published=draft.published,
+            added_by=added_by,
+            content_hash=draft.content_hash,
+            body=draft.body,
+            key_entities=tuple(extracted.key_entities),
+            context_terms=context,
+            sentences=tuple((s.text, s.start, s.end) for s in extracted.sentences),
+            facts=facts,
+        )
+
+    async def remove(self, article_id: int) -> bool:
+        """Remove an article and everything derived from it; False if there was none."""
+        async with self._lock:
+            removed = await article_store.remove_article(self.db, article_id)
+            if removed:
+                self._matrix = None
+        return removed
+
+    async def ask(self, question: str, *, top_k: int = 5) -> Answer:
+        """Find the facts that answer a question, best first, and decide whether they do."""
+        cleaned = clean_question(question)
+        language = detect_language(cleaned)
+        matrix = await self._fact_matrix()
+        if len(matrix.fact_ids) == 0:
+            return Answer(cleaned, language, answered=False)
+        query = await asyncio.to_thread(self.encoders.query, cleaned)
+        keywords = await search.keyword_scores(self.db, index_terms(cleaned))
+        ranked = answer.rank_sentences(matrix, query, keywords, self.weights)[:top_k]
+        facts = await article_store.facts_by_ids(self.db, [r.best_fact_id for r in ranked])
+        articles = await article_store.articles_by_ids(self.db, [r.article_id for r in ranked])
+        found = [
+            FoundFact(facts[r.best_fact_id], articles[r.article_id], r.score)
+            for r in ranked
+            if r.best_fact_id in facts
+        ]
+        answered = bool(found) and found[0].score >= self.weights.answer_threshold
+        return Answer(cleaned, language, answered=answered, facts=found)
+
+    async def _fact_matrix(self) -> answer.FactMatrix:
+        if self._matrix is None:
+            rows = await search.load_vectors(self.db)
+            self._matrix = answer.FactMatrix(
+                fact_ids=rows.fact_ids,
+                sentence_ids=rows.sentence_ids,
+                article_ids=rows.article_ids,
+                is_sentence=rows.is_sentence,
+                is_arabic=rows.is_arabic,
+                use=rows.use,
+                e5=rows.e5,
+            )
+        return self._matrix
+
+
+def clean_question(question: str) -> str:
+    """Validate and tidy a question: not empty, not too long, no invisible controls."""
+    cleaned = " ".join(strip_invisible(question).split())
+    if not cleaned or not any(ch.isalnum() for ch in normalize(cleaned)):
+        raise UserError("Please ask a question in words, e.g. “what did DeepSeek claim about cost?”", key="empty_question")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise UserError(
+            f"That question is too long; please keep it under {MAX_QUESTION_CHARS} characters.",
+            key="question_too_long",
+            limit=MAX_QUESTION_CHARS,
+        )
+    return cleaned

@@ -1,0 +1,201 @@
+"""Text utilities: language detection, Arabic normalisation, stemming, sentences and clauses.
+
+Everything here is pure and synchronous; it is shared by ingestion (building the index) and
+answering (building the query), so both sides always see the same normalised, stemmed terms.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import Stemmer
+from sentencex import segment
+
+Language = Literal["ar", "en"]
+
+_ARABIC_LETTER = re.compile(r"[\u0621-\u064A\u0671-\u06D3\u06FA-\u06FF]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F]")
+_ARABIC_DIACRITICS = re.compile(r"[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED]")
+_TATWEEL = "\u0640"
+_ALEF_FORMS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})
+# Applied only after stemming: the Snowball Arabic stemmer relies on ة and ى to find
+# feminine and definite endings, so folding them first would leave suffixes unstripped.
+_FINAL_FORMS = str.maketrans({"ة": "ه", "ى": "ي"})
+_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+# Bidi controls and zero-width characters carry no meaning for search and would otherwise
+# split words or hide inside tokens.
+_INVISIBLE = re.compile(r"[\u200B-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]")
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+
+ENGLISH_STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over own
+    same she should so some such than that the their theirs them themselves then there these they this
+    those through to too under until up very was we were what when where which while who whom why will
+    with would you your yours yourself yourselves also s t d ll m o re ve y says said tell told""".split()
+)
+ARABIC_STOPWORDS = frozenset(
+    """في من على إلى الى عن مع هذا هذه ذلك تلك التي الذي الذين اللذين اللتين هو هي هم هن أن ان إن
+    لا ما ماذا لماذا كيف متى أين اين هل كم كان كانت يكون تكون قد لقد ثم أو او بل لكن حتى إذا اذا
+    كما عند منذ بعد قبل بين كل أي اي أيضا ايضا و ف ب ل ك هناك هنا الى عليه عليها فيه فيها به بها له
+    لها منه منها وهو وهي وقد ولا وما وفي ومن وعلى التى الذى""".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A piece of a larger text with its character offsets ``[start, end)``."""
+
+    text: str
+    start: int
+    end: int
+
+
+def strip_invisible(text: str) -> str:
+    """Remove bidi controls and zero-width characters, and NFC-normalise."""
+    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
+
+
+def detect_language(text: str) -> Language:
+    """Return ``"ar"`` when Arabic letters dominate the text's letters, else ``"en"``.
+
+    Arabic news routinely embeds Latin product and company names, so the decision is by share of
+    letters, with Arabic winning from 40%: a sentence with any real Arabic prose is Arabic.
+    """
+    arabic = len(_ARABIC_LETTER.findall(text))
+    latin = len(_LATIN_LETTER.findall(text))
+    if arabic == 0:
+        return "en"
+    return "ar" if arabic >= 0.4 * (arabic + latin) else "en"
+
+
+def is_arabic_word(word: str) -> bool:
+    """Whether a token is written in Arabic script."""
+    return bool(_ARABIC_LETTER.search(word))
+
+
+def normalize_arabic(text: str) -> str:
+    """Fold the spelling variants of Arabic that carry no meaning for search.
+
+    Removes diacritics and tatweel and unifies alef forms; ة and ى are left for after stemming.
+    """
+    text = _ARABIC_DIACRITICS.sub("", text).replace(_TATWEEL, "")
+    return text.translate(_ALEF_FORMS)
+
+
+def normalize(text: str) -> str:
+    """Normalise any text for search: invisible characters, digits, case and Arabic forms."""
+    text = strip_invisible(text).translate(_ARABIC_DIGITS)
+    return normalize_arabic(text).casefold()
+
+
+def words(text: str) -> list[str]:
+    """Split normalised text into word tokens (keeping hyphenated names like ``ui-tars`` whole)."""
+    return _WORD.findall(text)
+
+
+@lru_cache(maxsize=4)
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(language)
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Stem one normalised token with the Snowball stemmer of its script."""
+    if is_arabic_word(word):
+        stemmed: str = _stemmer("arabic").stemWord(word)
+        return stemmed.translate(_FINAL_FORMS)
+    if word.isascii():
+        english: str = _stemmer("english").stemWord(word)
+        return english
+    return word
+
+
+def is_stopword(word: str) -> bool:
+    """Whether a normalised token is a function word in English or Arabic."""
+    return word in ENGLISH_STOPWORDS or word in ARABIC_STOPWORDS
+
+
+def index_terms(text: str, *, keep_stopwords: bool = False) -> list[str]:
+    """Normalised, stemmed terms of a text, as stored in and queried against the FTS5 index."""
+    terms: list[str] = []
+    for word in words(normalize(text)):
+        if not keep_stopwords and is_stopword(word):
+            continue
+        # Hyphenated names are indexed whole and by part, so "DeepSeek" finds "DeepSeek-R1".
+        parts = [word, *word.split("-")] if "-" in word else [word]
+        terms.extend(stem(part) for part in parts if part)
+    return terms
+
+
+def split_sentences(text: str, language: Language) -> list[Span]:
+    """Split text into sentences with offsets, paragraph breaks first, then sentencex.
+
+    sentencex knows Arabic punctuation (؟ ؛) and English abbreviations; splitting paragraphs
+    first keeps a heading without a full stop from swallowing the paragraph under it.
+    """
+    spans: list[Span] = []
+    for paragraph in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text):
+        base = paragraph.start()
+        cursor = 0
+        block = paragraph.group()
+        for piece in segment(language, block):
+            found = block.find(piece, cursor)
+            if found < 0:
+                found = cursor
+            cursor = found + len(piece)
+            stripped = piece.strip()
+            if not stripped or not any(ch.isalnum() for ch in stripped):
+                continue
+            offset = found + piece.find(stripped)
+            spans.append(Span(stripped, base + offset, base + offset + len(stripped)))
+    return spans
+
+
+# Where a long sentence changes fact: semicolons, and a comma or dash followed by a
+# conjunction that starts a new clause ("، كما أن", "، وقد", ", while", "; and").
+_CLAUSE_BREAK = re.compile(
+    r"(?:\s*[؛;]\s*)"
+    r"|(?:\s*[،,]\s*(?=(?:و?(?:كما|قد|لكن|لكنها|لكنه|إذ|حيث|بينما|فيما|إلا|ما|فهو|فهي)\s)"
+    r"|(?:وقد|وهو|وهي|وكان|وكانت|ولكن|وذلك|وبينما|والذي|والتي)\s"
+    r"|(?:and|but|while|whereas|which|although|though|with)\s))"
+    r"|(?:\s+(?=(?:فهو|فهي|ف?إنه|ف?إنها)\s))",
+)
+_MIN_CLAUSE_WORDS = 3
+
+
+def split_clauses(sentence: Span) -> list[Span]:
+    """Split a sentence into clauses, each a separate fact; short fragments stay with a neighbour.
+
+    Returns an empty list when the sentence is a single clause.
+    """
+    pieces: list[Span] = []
+    cursor = 0
+    text = sentence.text
+    for match in _CLAUSE_BREAK.finditer(text):
+        if match.start() > cursor:
+            pieces.append(Span(text[cursor : match.start()], cursor, match.start()))
+        cursor = match.end()
+    if cursor < len(text):
+        pieces.append(Span(text[cursor:], cursor, len(text)))
+    merged: list[Span] = []
+    for piece in pieces:
+        if merged and len(words(piece.text)) < _MIN_CLAUSE_WORDS:
+            last = merged.pop()
+            piece = Span(text[last.start : piece.end], last.start, piece.end)
+        elif merged and len(words(merged[-1].text)) < _MIN_CLAUSE_WORDS:
+            last = merged.pop()
+            piece = Span(text[last.start : piece.end], last.start, piece.end)
+        merged.append(piece)
+    if len(merged) < 2:
+        return []
+    return [
+        Span(piece.text.strip(), sentence.start + piece.start, sentence.start + piece.end)
+        for piece in merged
+    ]

@@ -1,0 +1,207 @@
+"""Articles with their sentences, facts, keyword index rows and vectors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import aiosqlite
+
+from storage.db import Database, utc_now
+from storage.models import Article, Fact, NewArticle
+
+_ARTICLE_COLUMNS = (
+    "a.id, a.title, a.source, a.url, a.language, a.published, a.added_by, a.added_at, "
+    "a.key_entities, (SELECT COUNT(*) FROM facts f WHERE f.article_id = a.id) AS fact_count"
+)
+
+
+def _article(row: aiosqlite.Row) -> Article:
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        source=row["source"],
+        url=row["url"],
+        language=row["language"],
+        published=row["published"],
+        added_by=row["added_by"],
+        added_at=row["added_at"],
+        key_entities=tuple(json.loads(row["key_entities"])),
+        fact_count=row["fact_count"],
+    )
+
+
+async def find_by_hash(db: Database, content_hash: str) -> Article | None:
+    """The stored article with this content hash, if any."""
+    cursor = await db.connection.execute(
+        f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE a.content_hash = ?", (content_hash,)
+    )
+    row = await cursor.fetchone()
+    return _article(row) if row else None
+
+
+async def insert_article(db: Database, article: NewArticle) -> int | None:
+    """Store an article with everything derived from it in one transaction.
+
+    Returns the new id, or None when an article with the same content hash already exists
+    (checked inside the transaction, so two concurrent adds cannot both store it).
+    """
+    async with db.transaction() as connection:
+        cursor = await connection.execute(
+            "SELECT id FROM articles WHERE content_hash = ?", (article.content_hash,)
+        )
+        if await cursor.fetchone():
+            return None
+        cursor = await connection.execute(
+            "INSERT INTO articles (title, source, url, language, published, added_by, added_at, "
+            "content_hash, body, key_entities) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article.title,
+                article.source,
+                article.url,
+                article.language,
+                article.published,
+                article.added_by,
+                utc_now(),
+                article.content_hash,
+                article.body,
+                json.dumps(list(article.key_entities), ensure_ascii=False),
+            ),
+        )
+        article_id = cursor.lastrowid
+        assert article_id is not None
+        sentence_ids: list[int] = []
+        for position, (text, start, end) in enumerate(article.sentences):
+            cursor = await connection.execute(
+                "INSERT INTO sentences (article_id, position, text, start, end) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (article_id, position, text, start, end),
+            )
+            assert cursor.lastrowid is not None
+            sentence_ids.append(cursor.lastrowid)
+        for fact in article.facts:
+            cursor = await connection.execute(
+                "INSERT INTO facts (article_id, sentence_id, position, text, is_sentence, language, "
+                "kind, entities, numbers, dates, speaker, start, end) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    article_id,
+                    sentence_ids[fact.sentence_index],
+                    fact.position,
+                    fact.text,
+                    int(fact.is_sentence),
+                    fact.language,
+                    fact.kind,
+                    _json(fact.entities),
+                    _json(fact.numbers),
+                    _json(fact.dates),
+                    fact.speaker,
+                    fact.start,
+                    fact.end,
+                ),
+            )
+            fact_id = cursor.lastrowid
+            await connection.execute(
+                "INSERT INTO facts_fts (rowid, terms, context) VALUES (?, ?, ?)",
+                (fact_id, fact.index_terms, article.context_terms),
+            )
+            await connection.execute(
+                "INSERT INTO fact_vectors (fact_id, use_vector, e5_vector) VALUES (?, ?, ?)",
+                (fact_id, fact.use_vector, fact.e5_vector),
+            )
+    return article_id
+
+
+async def remove_article(db: Database, article_id: int) -> bool:
+    """Remove an article, its facts, index rows and vectors in one transaction."""
+    async with db.transaction() as connection:
+        # FTS5 rows are not covered by foreign keys, so they go first, explicitly.
+        await connection.execute(
+            "DELETE FROM facts_fts WHERE rowid IN (SELECT id FROM facts WHERE article_id = ?)",
+            (article_id,),
+        )
+        cursor = await connection.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        return cursor.rowcount > 0
+
+
+async def get_article(db: Database, article_id: int) -> Article | None:
+    """One article by id."""
+    cursor = await db.connection.execute(
+        f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE a.id = ?", (article_id,)
+    )
+    row = await cursor.fetchone()
+    return _article(row) if row else None
+
+
+async def list_articles(db: Database, *, limit: int = 20, offset: int = 0) -> list[Article]:
+    """Articles, newest first."""
+    cursor = await db.connection.execute(
+        f"SELECT {_ARTICLE_COLUMNS} FROM articles a ORDER BY a.added_at DESC, a.id DESC "
+        "LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return [_article(row) for row in await cursor.fetchall()]
+
+
+async def count_articles(db: Database) -> int:
+    """How many articles are stored."""
+    cursor = await db.connection.execute("SELECT COUNT(*) FROM articles")
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def articles_by_ids(db: Database, ids: Iterable[int]) -> dict[int, Article]:
+    """Articles for the given ids."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    cursor = await db.connection.execute(
+        f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE a.id IN ({marks})", wanted
+    )
+    return {row["id"]: _article(row) for row in await cursor.fetchall()}
+
+
+async def facts_by_ids(db: Database, ids: Iterable[int]) -> dict[int, Fact]:
+    """Facts (with their sentence text) for the given ids."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    cursor = await db.connection.execute(
+        "SELECT f.*, s.text AS sentence FROM facts f JOIN sentences s ON s.id = f.sentence_id "
+        f"WHERE f.id IN ({marks})",
+        wanted,
+    )
+    return {row["id"]: _fact(row) for row in await cursor.fetchall()}
+
+
+async def article_facts(db: Database, article_id: int, *, sentences_only: bool = True) -> list[Fact]:
+    """An article's facts in reading order."""
+    cursor = await db.connection.execute(
+        "SELECT f.*, s.text AS sentence FROM facts f JOIN sentences s ON s.id = f.sentence_id "
+        "WHERE f.article_id = ? AND (f.is_sentence = 1 OR ? = 0) ORDER BY f.position",
+        (article_id, int(sentences_only)),
+    )
+    return [_fact(row) for row in await cursor.fetchall()]
+
+
+def _fact(row: aiosqlite.Row) -> Fact:
+    return Fact(
+        id=row["id"],
+        article_id=row["article_id"],
+        sentence_id=row["sentence_id"],
+        text=row["text"],
+        sentence=row["sentence"],
+        is_sentence=bool(row["is_sentence"]),
+        language=row["language"],
+        kind=row["kind"],
+        entities=tuple(json.loads(row["entities"])),
+        numbers=tuple(json.loads(row["numbers"])),
+        dates=tuple(json.loads(row["dates"])),
+        speaker=row["speaker"],
+    )
+
+
+def _json(values: tuple[str, ...]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)

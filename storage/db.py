@@ -1,0 +1,162 @@
+"""Open the SQLite file, set its PRAGMAs and bring its schema up to date with numbered migrations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+# Each migration is applied once, in order, inside one transaction with its version row.
+MIGRATIONS: list[str] = [
+    # 1: articles, their sentences and facts, the keyword index and the vectors.
+    """
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        source TEXT,
+        url TEXT,
+        language TEXT NOT NULL,
+        published TEXT,
+        added_by TEXT,
+        added_at TEXT NOT NULL,
+        content_hash TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL,
+        key_entities TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX articles_added_at ON articles(added_at);
+    CREATE TABLE sentences (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        UNIQUE (article_id, position)
+    );
+    CREATE TABLE facts (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        sentence_id INTEGER NOT NULL REFERENCES sentences(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        is_sentence INTEGER NOT NULL,
+        language TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        entities TEXT NOT NULL DEFAULT '[]',
+        numbers TEXT NOT NULL DEFAULT '[]',
+        dates TEXT NOT NULL DEFAULT '[]',
+        speaker TEXT,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL
+    );
+    CREATE INDEX facts_article ON facts(article_id);
+    CREATE INDEX facts_sentence ON facts(sentence_id);
+    CREATE VIRTUAL TABLE facts_fts USING fts5(
+        terms, context, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE fact_vectors (
+        fact_id INTEGER PRIMARY KEY REFERENCES facts(id) ON DELETE CASCADE,
+        use_vector BLOB NOT NULL,
+        e5_vector BLOB NOT NULL
+    );
+    """,
+]
+
+
+class Database:
+    """An open SQLite store; use as ``async with Database(path) as db``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._connection: aiosqlite.Connection | None = None
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The open connection; raises if the database is not open."""
+        if self._connection is None:
+            raise RuntimeError("database is not open")
+        return self._connection
+
+    async def open(self) -> Database:
+        """Connect, set PRAGMAs and apply pending migrations."""
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (see ``transaction``), never implicit.
+        self._connection = await aiosqlite.connect(self.path, isolation_level=None)
+        self._connection.row_factory = aiosqlite.Row
+        await self._connection.execute("PRAGMA journal_mode = WAL")
+        await self._connection.execute("PRAGMA synchronous = NORMAL")
+        await self._connection.execute("PRAGMA foreign_keys = ON")
+        await self._connection.execute("PRAGMA busy_timeout = 5000")
+        await self._migrate()
+        return self
+
+    async def close(self) -> None:
+        """Close the connection if open."""
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    async def __aenter__(self) -> Database:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the block as one IMMEDIATE transaction: all of it is written, or none of it."""
+        connection = self.connection
+        await connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            await connection.execute("ROLLBACK")
+            raise
+        await connection.execute("COMMIT")
+
+    async def schema_version(self) -> int:
+        """The number of the last applied migration."""
+        cursor = await self.connection.execute("SELECT MAX(version) FROM schema_migrations")
+        row = await cursor.fetchone()
+        return int(row[0] or 0) if row else 0
+
+    async def _migrate(self) -> None:
+        await self.connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        current = await self.schema_version()
+        for version, script in enumerate(MIGRATIONS, start=1):
+            if version <= current:
+                continue
+            log.info("applying migration %d to %s", version, self.path)
+            async with self.transaction() as connection:
+                for statement in _statements(script):
+                    await connection.execute(statement)
+                await connection.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                    (version, utc_now()),
+                )
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (no migration contains ';' inside a literal)."""
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
+
+
+def utc_now() -> str:
+    """The current time as a UTC ISO-8601 string, as every timestamp is stored."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
