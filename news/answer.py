@@ -53,7 +53,7 @@ class FactMatrix:
     sentence_ids: npt.NDArray[np.int64]
     article_ids: npt.NDArray[np.int64]
     is_sentence: npt.NDArray[np.bool_]
-    is_arabic: npt.NDArray[np.bool_]
+    language_group: npt.NDArray[np.intp]
     use: FloatArray
     e5: FloatArray
 
@@ -68,15 +68,16 @@ class SentenceScore:
     score: float
 
 
-def standardise_by_language(scores: FloatArray, is_arabic: npt.NDArray[np.bool_], min_size: int) -> FloatArray:
+def standardise_by_language(
+    scores: FloatArray, language_group: npt.NDArray[np.intp], min_size: int
+) -> FloatArray:
     """z-score the scores within each stored language (the whole pool when a group is small)."""
     result = np.empty_like(scores)
-    groups = [is_arabic, ~is_arabic]
-    if any(0 < int(group.sum()) < min_size for group in groups):
-        groups = [np.ones_like(is_arabic)]
+    sizes = np.bincount(language_group)
+    groups = [language_group == code for code in np.flatnonzero(sizes)]
+    if len(groups) > 1 and sizes[sizes > 0].min() < min_size:
+        groups = [np.ones(len(scores), np.bool_)]
     for group in groups:
-        if not group.any():
-            continue
         values = scores[group]
         result[group] = (values - values.mean()) / (values.std() + 1e-6)
     return result
@@ -91,8 +92,8 @@ def rank_sentences(
     """Fuse all signals into one score per sentence, best first."""
     if len(matrix.fact_ids) == 0:
         return []
-    use_z = standardise_by_language(matrix.use @ query.use[0], matrix.is_arabic, weights.min_group_size)
-    e5_z = standardise_by_language(matrix.e5 @ query.e5[0], matrix.is_arabic, weights.min_group_size)
+    use_z = standardise_by_language(matrix.use @ query.use[0], matrix.language_group, weights.min_group_size)
+    e5_z = standardise_by_language(matrix.e5 @ query.e5[0], matrix.language_group, weights.min_group_size)
     fact_scores = weights.use * use_z + weights.e5 * e5_z
 
     sentence_codes, sentence_index = np.unique(matrix.sentence_ids, return_inverse=True)
@@ -136,9 +137,9 @@ def _article_scores(
         centroids = np.zeros((len(article_codes), vectors.shape[1]), np.float32)
         np.add.at(centroids, article_index[mask], vectors[mask])
         centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-6
-        article_arabic = np.zeros(len(article_codes), np.bool_)
-        article_arabic[article_index[mask]] = matrix.is_arabic[mask]
-        scores += weight * standardise_by_language(centroids @ query_vector, article_arabic, 4)
+        article_language = np.zeros(len(article_codes), np.intp)
+        article_language[article_index[mask]] = matrix.language_group[mask]
+        scores += weight * standardise_by_language(centroids @ query_vector, article_language, 4)
     per_sentence = np.zeros(sentence_count, np.float32)
     per_sentence[sentence_index] = scores[article_index]
     return per_sentence

@@ -181,7 +181,9 @@ class Knowledge:
                 sentence_ids=rows.sentence_ids,
                 article_ids=rows.article_ids,
                 is_sentence=rows.is_sentence,
-                is_arabic=rows.is_arabic,
+                language_group=np.unique(rows.languages, return_inverse=True)[1].astype(np.intp)
+                if rows.languages
+                else np.zeros(0, np.intp),
                 use=rows.use,
                 e5=rows.e5,
             )

@@ -67,6 +67,21 @@ MIGRATIONS: list[str] = [
         e5_vector BLOB NOT NULL
     );
     """,
+    # 2: per-chat preferences and small key-value facts about the store itself.
+    """
+    CREATE TABLE chats (
+        platform TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        language TEXT,
+        timezone TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, chat_id)
+    );
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -40,7 +40,7 @@ class VectorRows:
     sentence_ids: npt.NDArray[np.int64]
     article_ids: npt.NDArray[np.int64]
     is_sentence: npt.NDArray[np.bool_]
-    is_arabic: npt.NDArray[np.bool_]
+    languages: list[str]
     use: npt.NDArray[np.float32]
     e5: npt.NDArray[np.float32]
 
@@ -65,7 +65,7 @@ async def load_vectors(db: Database, after_fact_id: int = 0) -> VectorRows:
         sentence_ids=np.fromiter((row[1] for row in rows), np.int64, count),
         article_ids=np.fromiter((row[2] for row in rows), np.int64, count),
         is_sentence=np.fromiter((bool(row[3]) for row in rows), np.bool_, count),
-        is_arabic=np.fromiter((row[4] == "ar" for row in rows), np.bool_, count),
+        languages=[row[4] for row in rows],
         use=use,
         e5=e5,
     )

@@ -1,0 +1,143 @@
+"""Retrieval quality on XQuAD-R, scored as ../shared/eval/README.md says.
+
+Usage: python benchmarks/eval_retrieval.py [--settings en-ar,ar-ar,en-en,store] [--write]
+
+Prints a table; ``--write`` also replaces the retrieval section of BENCHMARKS.md. Arabic and
+English are held out: nothing in the ranking was fitted on them (see fit_weights.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import xquad  # noqa: E402
+
+STORED_ARTICLES = 40  # articles 0-39 are stored in the `store` setting, 40-47 are not
+
+
+async def parallel_setting(question_language: str, pool_language: str, encoders) -> list[str]:
+    pool_data = xquad.load(pool_language)
+    db = xquad.CACHE_DIR / f"pool-{pool_language}.db"
+    pool = await xquad.build_pool(db, encoders, [(pool_language, xquad.paragraphs(pool_data))])
+    items = xquad.questions(xquad.load(question_language))
+    started = time.perf_counter()
+    outcomes = await xquad.run_questions(pool, items)
+    elapsed = time.perf_counter() - started
+    await pool.knowledge.db.close()
+    return [
+        f"{question_language}->{pool_language}",
+        str(len(items)),
+        f"{xquad.recall(outcomes, 1):.3f}",
+        f"{xquad.recall(outcomes, 5):.3f}",
+        f"{xquad.mrr(outcomes):.3f}",
+        f"{1000 * elapsed / len(items):.1f}",
+    ]
+
+
+def store_sources(lang_even: str, lang_odd: str) -> list[tuple[str, list[xquad.Paragraph]]]:
+    even = [p for p in xquad.paragraphs(xquad.load(lang_even)) if p.article_index < STORED_ARTICLES and p.article_index % 2 == 0]
+    odd = [p for p in xquad.paragraphs(xquad.load(lang_odd)) if p.article_index < STORED_ARTICLES and p.article_index % 2 == 1]
+    return [(lang_even, even), (lang_odd, odd)]
+
+
+async def store_setting(lang_even: str, lang_odd: str, encoders) -> list[list[str]]:
+    """Half the articles stored in one language, half in the other; 8 articles not stored."""
+    db = xquad.CACHE_DIR / f"store-{lang_even}-{lang_odd}.db"
+    pool = await xquad.build_pool(db, encoders, store_sources(lang_even, lang_odd))
+    rows = []
+    for question_language in (lang_odd, lang_even):
+        items = xquad.questions(xquad.load(question_language))
+        outcomes = await xquad.run_questions(pool, items)
+        answerable = [o for o in outcomes if o.question.article_index < STORED_ARTICLES]
+        unanswerable = [o for o in outcomes if o.question.article_index >= STORED_ARTICLES]
+        cells = []
+        for stored_language in (lang_even, lang_odd):
+            cell = [o for o in answerable if pool.language_of_article[o.question.article_index] == stored_language]
+            cells.append(f"{xquad.recall(cell, 1):.3f}")
+        rows.append(
+            [
+                f"store, {question_language} questions",
+                str(len(answerable)),
+                f"{xquad.recall(answerable, 1):.3f}",
+                *cells,
+                f"{xquad.recall(answerable, 5):.3f}",
+                f"{sum(not o.answered for o in unanswerable) / len(unanswerable):.3f}",
+                f"{sum(not o.answered for o in answerable) / len(answerable):.3f}",
+            ]
+        )
+    await pool.knowledge.db.close()
+    return rows
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--settings", default="en-ar,ar-ar,en-en,store")
+    parser.add_argument("--store-languages", default="ar,en", help="even,odd article languages")
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if not xquad.XQUAD_DIR.exists():
+        sys.exit(f"XQuAD-R not found at {xquad.XQUAD_DIR}")
+    encoders = xquad.CachedEncoders(xquad.CACHE_DIR / "vectors.npz")
+    settings = args.settings.split(",")
+    parallel_rows = []
+    for setting in settings:
+        if setting != "store":
+            question_language, pool_language = setting.split("-")
+            parallel_rows.append(await parallel_setting(question_language, pool_language, encoders))
+            encoders.save()
+    store_rows = []
+    if "store" in settings:
+        even, odd = args.store_languages.split(",")
+        store_rows = await store_setting(even, odd, encoders)
+        encoders.save()
+    parallel = table(["setting", "questions", "R@1", "R@5", "MRR", "ms/question"], parallel_rows)
+    even, odd = args.store_languages.split(",")
+    store = table(
+        [
+            "setting",
+            "answerable",
+            "R@1",
+            f"R@1, answer stored in {even}",
+            f"R@1, answer stored in {odd}",
+            "R@5",
+            "unanswerable answered false",
+            "answerable wrongly false",
+        ],
+        store_rows,
+    )
+    report = f"{parallel}\n\n{store}\n"
+    print(report)
+    if args.write:
+        write_section("retrieval", report, f"python benchmarks/eval_retrieval.py --settings {args.settings} --write")
+
+
+def write_section(name: str, body: str, command: str) -> None:
+    """Replace the section between the markers for ``name`` in BENCHMARKS.md."""
+    path = xquad.ROOT / "BENCHMARKS.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    block = f"{begin}\nCommand: `{command}` ({time.strftime('%Y-%m-%d')})\n\n{body}{end}"
+    if begin in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + f"\n\n## {name}\n\n{block}\n"
+    path.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Platform adapters: each turns native updates into ``Incoming`` and renders ``Reply``."""

@@ -1,0 +1,53 @@
+"""What every adapter provides: a lifecycle and a way to send a reply to a conversation."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from types import TracebackType
+
+from bot.router import Dispatcher
+from bot.types import Conversation, Reply
+
+
+class SendError(Exception):
+    """Sending failed; ``permanent`` when retrying cannot help (bot removed, chat gone)."""
+
+    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Adapter(ABC):
+    """A platform connection; use as ``async with adapter:`` and await ``stopped``."""
+
+    platform: str = ""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.stopped = asyncio.Event()
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Connect and start receiving messages; returns once ready."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Disconnect cleanly."""
+
+    @abstractmethod
+    async def send(self, conversation: Conversation, reply: Reply) -> list[str]:
+        """Send a reply unprompted (digests); returns the platform's message ids."""
+
+    async def __aenter__(self) -> Adapter:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()

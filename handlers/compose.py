@@ -1,0 +1,78 @@
+"""Turn the knowledge base's answers and articles into neutral replies (shared by CLI and chat)."""
+
+from __future__ import annotations
+
+from bot.i18n import message
+from bot.types import Block, Button, Citation, Paragraph, Quote, Reply, Text
+from news.knowledge import Answer
+from storage.models import Article, Fact
+
+
+def citation(article: Article) -> Citation:
+    """The citation line of an article."""
+    return Citation(
+        title=article.title,
+        source=article.source,
+        published=article.published,
+        url=article.url,
+        article_id=article.id,
+    )
+
+
+def answer_reply(answer: Answer, language: str | None = None, *, empty_store: bool = False) -> Reply:
+    """The reply to a question: the quoted fact, its sentence and citation, or a plain 'no'."""
+    language = language or answer.language
+    if empty_store:
+        return Reply.text(message("empty_store", language), language=language)
+    best = answer.best
+    if not answer.answered or best is None:
+        return no_answer_reply(answer, language)
+    blocks: list[Block] = []
+    fact = best.fact
+    intro = message("answer_speaker", language, speaker=fact.speaker) if fact.speaker else None
+    blocks.append(Paragraph((Text(intro or message("answer_intro", language), "bold"),)))
+    blocks.append(Quote(fact.text))
+    if not fact.is_sentence and fact.sentence != fact.text:
+        blocks.append(Paragraph((Text(fact.sentence, "italic"),)))
+    blocks.append(citation(best.article))
+    button = Button(message("more_facts", language), f"article:{best.article.id}")
+    return Reply(tuple(blocks), language=language, buttons=(button,))
+
+
+def no_answer_reply(answer: Answer, language: str) -> Reply:
+    """Say plainly that the store does not answer, and offer the closest articles."""
+    blocks: list[Block] = [Paragraph((Text(message("no_answer", language)),))]
+    closest = answer.closest_articles()
+    if closest:
+        blocks.append(Paragraph((Text(message("closest_articles", language)),)))
+        blocks.extend(article_line(article) for article in closest)
+    return Reply(tuple(blocks), language=language)
+
+
+def article_line(article: Article) -> Paragraph:
+    """``#id title (source, date)`` as one paragraph."""
+    details = ", ".join(part for part in (article.source, article.published) if part)
+    suffix = f" ({details})" if details else ""
+    return Paragraph((Text(f"#{article.id} ", "bold"), Text(article.title + suffix)))
+
+
+def article_reply(article: Article, facts: list[Fact], language: str, limit: int = 6) -> Reply:
+    """One article's title, source, date and key facts."""
+    blocks: list[Block] = [
+        Paragraph((Text(message("article_header", language, id=article.id), "bold"),)),
+        citation(article),
+        Paragraph((Text(message("article_facts", language), "bold"),)),
+    ]
+    blocks.extend(Quote(fact.text) for fact in key_facts(facts, limit))
+    return Reply(tuple(blocks), language=language)
+
+
+def key_facts(facts: list[Fact], limit: int) -> list[Fact]:
+    """The most informative sentences: figures, quotes and claims first, then in reading order."""
+    weight = {"quote": 3, "claim": 3, "figure": 2, "event": 1, "statement": 0}
+    ranked = sorted(
+        enumerate(facts),
+        key=lambda item: (-(weight.get(item[1].kind, 0) + min(len(item[1].entities), 3)), item[0]),
+    )
+    chosen = sorted(ranked[:limit], key=lambda item: item[0])
+    return [fact for _, fact in chosen]
