@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import xquad  # noqa: E402
+import xquad
 
 STORED_ARTICLES = 40  # articles 0-39 are stored in the `store` setting, 40-47 are not
 
@@ -42,8 +42,16 @@ async def parallel_setting(question_language: str, pool_language: str, encoders)
 
 
 def store_sources(lang_even: str, lang_odd: str) -> list[tuple[str, list[xquad.Paragraph]]]:
-    even = [p for p in xquad.paragraphs(xquad.load(lang_even)) if p.article_index < STORED_ARTICLES and p.article_index % 2 == 0]
-    odd = [p for p in xquad.paragraphs(xquad.load(lang_odd)) if p.article_index < STORED_ARTICLES and p.article_index % 2 == 1]
+    even = [
+        p
+        for p in xquad.paragraphs(xquad.load(lang_even))
+        if p.article_index < STORED_ARTICLES and p.article_index % 2 == 0
+    ]
+    odd = [
+        p
+        for p in xquad.paragraphs(xquad.load(lang_odd))
+        if p.article_index < STORED_ARTICLES and p.article_index % 2 == 1
+    ]
     return [(lang_even, even), (lang_odd, odd)]
 
 
@@ -59,7 +67,11 @@ async def store_setting(lang_even: str, lang_odd: str, encoders) -> list[list[st
         unanswerable = [o for o in outcomes if o.question.article_index >= STORED_ARTICLES]
         cells = []
         for stored_language in (lang_even, lang_odd):
-            cell = [o for o in answerable if pool.language_of_article[o.question.article_index] == stored_language]
+            cell = [
+                o
+                for o in answerable
+                if pool.language_of_article[o.question.article_index] == stored_language
+            ]
             cells.append(f"{xquad.recall(cell, 1):.3f}")
         rows.append(
             [
@@ -122,7 +134,11 @@ async def main() -> None:
     report = f"{parallel}\n\n{store}\n"
     print(report)
     if args.write:
-        write_section("retrieval", report, f"python benchmarks/eval_retrieval.py --settings {args.settings} --write")
+        write_section(
+            "retrieval",
+            report,
+            f"python benchmarks/eval_retrieval.py --settings {args.settings} --write",
+        )
 
 
 def write_section(name: str, body: str, command: str) -> None:

@@ -18,10 +18,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from news.embed import E5_DIM, USE_DIM, Embeddings, Encoders  # noqa: E402
-from news.ingest import ArticleDraft  # noqa: E402
-from news.knowledge import Knowledge  # noqa: E402
-from storage.db import Database  # noqa: E402
+from news.embed import E5_DIM, USE_DIM, Embeddings, Encoders
+from news.ingest import ArticleDraft
+from news.knowledge import Knowledge
+from storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_DIR = Path(os.environ.get("NEWSBOT_EVAL_DIR", ROOT.parent / "shared" / "eval"))
@@ -162,7 +162,7 @@ async def build_pool(
             pool.stored_articles.add(paragraph.article_index)
             pool.language_of_article[paragraph.article_index] = language
     cursor = await db.connection.execute("SELECT id, article_id, text, start, end FROM sentences")
-    for sentence_id, article_id, text, start, end in await cursor.fetchall():
+    for sentence_id, article_id, _text, start, end in await cursor.fetchall():
         language, paragraph = key_of_article[article_id]
         # The stored body is the paragraph's context verbatim, so offsets agree with the breaks.
         gold = _best_overlap(start, end, paragraph.breaks)

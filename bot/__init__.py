@@ -1,0 +1,1 @@
+"""Core of the bot: CLI, settings, router, rendering and platform adapters."""

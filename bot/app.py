@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -33,7 +34,9 @@ async def load_examples(knowledge: Knowledge, directory: Path) -> int:
         if path.suffix.lower() not in (".txt", ".md", ".html"):
             continue
         try:
-            result = await knowledge.add(from_bytes(path.read_bytes(), path.name), added_by="examples")
+            result = await knowledge.add(
+                from_bytes(path.read_bytes(), path.name), added_by="examples"
+            )
         except UserError as error:
             log.warning("sample article %s refused: %s", path.name, error)
             continue
@@ -42,7 +45,9 @@ async def load_examples(knowledge: Knowledge, directory: Path) -> int:
     return added
 
 
-def build_adapters(dispatcher: Dispatcher, settings: Settings, *, console_only: bool) -> list[Adapter]:
+def build_adapters(
+    dispatcher: Dispatcher, settings: Settings, *, console_only: bool
+) -> list[Adapter]:
     """The adapters to run: every configured chat platform, else the console."""
     adapters: list[Adapter] = []
     if not console_only and settings.telegram_token:
@@ -77,14 +82,14 @@ async def run_bot(settings: Settings, *, console_only: bool = False) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stop.set)
-            except (NotImplementedError, RuntimeError):
-                pass
         for adapter in adapters:
             await adapter.start()
         log.info(
-            "ready in %.2f s: %s", time.perf_counter() - started, ", ".join(a.platform for a in adapters)
+            "ready in %.2f s: %s",
+            time.perf_counter() - started,
+            ", ".join(a.platform for a in adapters),
         )
         waiters = [asyncio.create_task(stop.wait())] + [
             asyncio.create_task(adapter.stopped.wait()) for adapter in adapters

@@ -54,7 +54,9 @@ def isolate(text: str, base: str | None = None) -> str:
                 run_start = index
             last_strong_end = index + 1
         elif direction == base and run_start is not None:
-            out.append(_close_run(opener, text[run_start:last_strong_end], text[last_strong_end:index]))
+            out.append(
+                _close_run(opener, text[run_start:last_strong_end], text[last_strong_end:index])
+            )
             run_start = None
             out.append(char)
         elif run_start is None:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot`` / ``newsbot`` (add, ask, articles, article, remove, run, console)."""
+"""Command line: ``python -m bot`` or ``newsbot`` (add, ask, articles, article, remove, run)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    parser = argparse.ArgumentParser(prog="newsbot", description="News bot: add articles, ask questions.")
+    parser = argparse.ArgumentParser(
+        prog="newsbot", description="News bot: add articles, ask questions."
+    )
     parser.add_argument("--db", help="SQLite database file (default: $NEWSBOT_DB or newsbot.db)")
     commands = parser.add_subparsers(dest="command")
 
@@ -39,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--published", metavar="YYYY-MM-DD")
     add.add_argument("--lang", choices=["ar", "en"])
 
-    ask = commands.add_parser("ask", help="answer questions (one per line of stdin when none given)")
+    ask = commands.add_parser(
+        "ask", help="answer questions (one per line of stdin when none given)"
+    )
     ask.add_argument("question", nargs="?")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     ask.add_argument("--top", type=int, default=5, help="facts to return (default 5)")
@@ -62,7 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.db:
         settings.db = args.db
     logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.INFO) if args.command in ("run", "console") else logging.WARNING,
+        level=getattr(logging, settings.log_level.upper(), logging.INFO)
+        if args.command in ("run", "console")
+        else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command is None:
@@ -112,13 +118,17 @@ async def _add(knowledge: Knowledge, args: argparse.Namespace, settings: Setting
         return 1
     article = result.article
     if result.created:
-        print(f"added #{article.id}: {article.title} ({article.fact_count} facts, {article.language})")
+        print(
+            f"added #{article.id}: {article.title} ({article.fact_count} facts, {article.language})"
+        )
     else:
         print(f"already present as #{article.id}: {article.title}")
     return 0
 
 
-async def load_draft(source: str, overrides: dict[str, str | None], settings: Settings) -> ArticleDraft:
+async def load_draft(
+    source: str, overrides: dict[str, str | None], settings: Settings
+) -> ArticleDraft:
     """Read an article from a URL, standard input (``-``) or a file path."""
     if source.startswith(("http://", "https://")):
         policy = FetchPolicy(
@@ -153,7 +163,9 @@ async def _add_jsonl(knowledge: Knowledge, path: Path) -> int:
         try:
             item = json.loads(line)
             if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise UserError("each line needs a JSON object with a \"text\" string", key="bad_jsonl")
+                raise UserError(
+                    'each line needs a JSON object with a "text" string', key="bad_jsonl"
+                )
             draft = from_text(
                 item["text"],
                 title=item.get("title"),
@@ -176,7 +188,9 @@ async def _add_jsonl(knowledge: Knowledge, path: Path) -> int:
 
 
 async def _ask(knowledge: Knowledge, args: argparse.Namespace, settings: Settings) -> int:
-    questions = [args.question] if args.question is not None else [line.rstrip("\n") for line in sys.stdin]
+    questions = (
+        [args.question] if args.question is not None else [line.rstrip("\n") for line in sys.stdin]
+    )
     empty_store = await article_store.count_articles(knowledge.db) == 0
     status = 0
     for question in questions:
@@ -185,11 +199,24 @@ async def _ask(knowledge: Knowledge, args: argparse.Namespace, settings: Setting
         except UserError as error:
             status = 1
             if args.json:
-                print(json.dumps({"question": question, "answered": False, "error": str(error), "answer": str(error), "facts": []}, ensure_ascii=False))
+                print(
+                    json.dumps(
+                        {
+                            "question": question,
+                            "answered": False,
+                            "error": str(error),
+                            "answer": str(error),
+                            "facts": [],
+                        },
+                        ensure_ascii=False,
+                    )
+                )
             else:
                 print(str(error))
             continue
-        text = render_plain(answer_reply(answer, empty_store=empty_store), isolate_runs=not args.json)
+        text = render_plain(
+            answer_reply(answer, empty_store=empty_store), isolate_runs=not args.json
+        )
         if args.json:
             print(json.dumps(_answer_json(answer, text), ensure_ascii=False), flush=True)
         else:
@@ -220,7 +247,10 @@ async def _articles(knowledge: Knowledge, args: argparse.Namespace, settings: Se
     if not stored:
         print("no articles stored")
     for article in stored:
-        print(render_plain_paragraph(article_line(article)) + f" [{article.language}, {article.fact_count} facts]")
+        print(
+            render_plain_paragraph(article_line(article))
+            + f" [{article.language}, {article.fact_count} facts]"
+        )
     return 0
 
 

@@ -17,15 +17,23 @@ class Settings(BaseSettings):
     telegram_token: str | None = Field(None, description="Telegram bot token from @BotFather.")
     telegram_api_url: str = Field(
         "https://api.telegram.org/bot",
-        description="Bot API base URL; the token is appended. Point at a self-hosted Bot API server.",
+        description="Bot API base URL; the token is appended (or a self-hosted server).",
     )
-    telegram_file_url: str | None = Field(None, description="Bot API file base URL (derived if unset).")
+    telegram_file_url: str | None = Field(
+        None, description="Bot API file base URL (derived if unset)."
+    )
     telegram_webhook_url: str | None = Field(None, description="Public HTTPS URL for webhook mode.")
-    telegram_webhook_secret: str | None = Field(None, description="Secret token checked on webhooks.")
-    telegram_webhook_port: int = Field(8443, description="Local port the webhook server listens on.")
+    telegram_webhook_secret: str | None = Field(
+        None, description="Secret token checked on webhooks."
+    )
+    telegram_webhook_port: int = Field(
+        8443, description="Local port the webhook server listens on."
+    )
     discord_token: str | None = Field(None, description="Discord bot token.")
     admins: str = Field("", description="Bot admins as platform:id, comma separated.")
-    default_language: str = Field("en", description="Language of bot messages when nothing else decides.")
+    default_language: str = Field(
+        "en", description="Language of bot messages when nothing else decides."
+    )
     questions_per_minute: int = Field(10, description="Per-user question rate limit.")
     allow_private_urls: bool = Field(False, description="Allow fetching URLs on private networks.")
     fetch_timeout: float = Field(10.0, description="Seconds before a URL fetch gives up.")

@@ -119,7 +119,9 @@ def discord_block(block: Block, language: str) -> str:
     if isinstance(block, Paragraph):
         return "".join(_dc_inline(part, language) for part in block.parts)
     if isinstance(block, Quote):
-        return "\n".join("> " + escape_discord(_bidi(line, language)) for line in block.text.split("\n"))
+        return "\n".join(
+            "> " + escape_discord(_bidi(line, language)) for line in block.text.split("\n")
+        )
     text = escape_discord(_bidi(_citation_text(block, language), language))
     if block.url:
         text = f"[{text}](<{block.url}>)"
@@ -159,8 +161,10 @@ def _fit_block(
     text = render_block(block, language)
     if len(text) <= limit:
         return [text]
-    source = plain_block(block, language) if not isinstance(block, Paragraph) else "".join(
-        p.text for p in block.parts
+    source = (
+        plain_block(block, language)
+        if not isinstance(block, Paragraph)
+        else "".join(p.text for p in block.parts)
     )
     # Cut the unrendered text, then render each piece, so markup is never split in half.
     pieces: list[str] = []

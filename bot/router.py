@@ -1,5 +1,6 @@
-"""Route a platform-neutral message to its handler, check permissions and rate limits, and catch
-errors in one place (python-telegram-bot's error handler and discord.py's ``invoke`` habit).
+"""Route platform-neutral messages to handlers; check permissions and rate limits; catch errors.
+
+Errors are caught in one place (python-telegram-bot's error handler, discord.py's ``invoke``).
 
 A ``Router`` collects commands (one per handler module, aiogram's habit); the ``Dispatcher``
 combines routers and runs a message through them. A ``UserError`` becomes a polite reply in the
@@ -28,7 +29,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Incoming, Context], Awaitable[Reply | None]]
 Permission = Literal["anyone", "bot_admin", "chat_admin"]
-_COMMAND = re.compile(r"^/(?P<name>[A-Za-z0-9_]{1,32})(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+|$)(?P<args>.*)$", re.DOTALL)
+_COMMAND = re.compile(
+    r"^/(?P<name>[A-Za-z0-9_]{1,32})(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+|$)(?P<args>.*)$", re.DOTALL
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,9 @@ class Router:
         """Register a handler for ``/name``."""
 
         def register(handler: Handler) -> Handler:
-            self.commands[name] = Command(name, handler, permission, help_key, rate_limited, description)
+            self.commands[name] = Command(
+                name, handler, permission, help_key, rate_limited, description
+            )
             return handler
 
         return register
@@ -119,7 +124,14 @@ class Dispatcher:
         if command_name is None and not msg.addressed:
             return None
         language = await self._language(msg, args if command_name else msg.text)
-        ctx = Context(self.knowledge, self.settings, args=args, language=language, command=command_name, bot_username=bot_username)
+        ctx = Context(
+            self.knowledge,
+            self.settings,
+            args=args,
+            language=language,
+            command=command_name,
+            bot_username=bot_username,
+        )
         ctx.extras["commands"] = self.router.commands
         if fetch_file is not None:
             ctx.fetch_file = fetch_file
@@ -131,7 +143,11 @@ class Dispatcher:
         else:
             found = self.router.commands.get(command_name.lower())
             if found is None:
-                return Reply.text(message("unknown_command", language, command=command_name), language=language, ephemeral=True)
+                return Reply.text(
+                    message("unknown_command", language, command=command_name),
+                    language=language,
+                    ephemeral=True,
+                )
             command = found
         return await self.invoke(command, msg, ctx)
 
@@ -142,7 +158,9 @@ class Dispatcher:
         if handler is None:
             return None
         language = await self._language(msg, "")
-        ctx = Context(self.knowledge, self.settings, args=payload, language=language, command=prefix)
+        ctx = Context(
+            self.knowledge, self.settings, args=payload, language=language, command=prefix
+        )
         return await self.invoke(Command(prefix, handler), msg, ctx)
 
     async def invoke(self, command: Command, msg: Incoming, ctx: Context) -> Reply | None:
@@ -157,10 +175,14 @@ class Dispatcher:
                     raise UserError("rate limited", key="rate_limited", seconds=max(1, round(wait)))
             return await command.handler(msg, ctx)
         except UserError as error:
-            return Reply.text(user_error_text(error, ctx.language), language=ctx.language, ephemeral=True)
+            return Reply.text(
+                user_error_text(error, ctx.language), language=ctx.language, ephemeral=True
+            )
         except Exception:
             log.exception("handler for /%s failed on %s", command.name, msg.conversation)
-            return Reply.text(message("apology", ctx.language), language=ctx.language, ephemeral=True)
+            return Reply.text(
+                message("apology", ctx.language), language=ctx.language, ephemeral=True
+            )
 
     def _parse(self, text: str, bot_username: str) -> tuple[str | None, str]:
         match = _COMMAND.match(text.strip())
@@ -172,7 +194,9 @@ class Dispatcher:
         return match.group("name"), match.group("args").strip()
 
     async def _language(self, msg: Incoming, text: str) -> str:
-        stored = await chat_language(self.knowledge.db, msg.conversation.platform, msg.conversation.chat_id)
+        stored = await chat_language(
+            self.knowledge.db, msg.conversation.platform, msg.conversation.chat_id
+        )
         if stored:
             return stored
         if any(is_arabic_word(word) for word in text.split()):
@@ -193,4 +217,6 @@ def user_error_text(error: UserError, language: str) -> str:
 
 def with_admin_flags(msg: Incoming, dispatcher: Dispatcher) -> Incoming:
     """``msg`` with ``is_admin`` set from the configured admins."""
-    return replace(msg, is_admin=msg.is_admin or dispatcher.is_admin(msg.user.platform, msg.user.id))
+    return replace(
+        msg, is_admin=msg.is_admin or dispatcher.is_admin(msg.user.platform, msg.user.id)
+    )

@@ -6,8 +6,8 @@ import re
 
 from bot.context import Context
 from bot.i18n import message
-from bot.types import Button, Incoming, Paragraph, Reply, Text
 from bot.router import Router
+from bot.types import Button, Incoming, Paragraph, Reply, Text
 from handlers.compose import article_line, article_reply
 from news.errors import UserError
 from news.ingest import ArticleDraft, FetchPolicy, from_bytes, from_text, from_url
@@ -19,7 +19,9 @@ PAGE_SIZE = 10
 _URL = re.compile(r"^https?://\S+$")
 
 
-@router.command("add", permission="bot_admin", help_key="help_add", description="Add an article (admins)")
+@router.command(
+    "add", permission="bot_admin", help_key="help_add", description="Add an article (admins)"
+)
 async def add(msg: Incoming, ctx: Context) -> Reply:
     """Add an article from an attached file, a URL, the text after /add or a replied-to message."""
     draft = await _draft(msg, ctx)
@@ -37,7 +39,8 @@ async def _draft(msg: Incoming, ctx: Context) -> ArticleDraft:
         attachment = msg.attachments[0]
         if attachment.size > ctx.settings.fetch_max_bytes:
             raise UserError(
-                f"That file is too large: the limit is {ctx.settings.fetch_max_bytes // 1_000_000} MB.",
+                "That file is too large: the limit is "
+                f"{ctx.settings.fetch_max_bytes // 1_000_000} MB.",
                 key="file_too_large",
             )
         if not attachment.filename.lower().endswith((".txt", ".md", ".markdown", ".html", ".htm")):
@@ -59,12 +62,19 @@ async def _draft(msg: Incoming, ctx: Context) -> ArticleDraft:
     raise UserError(message("usage_add", ctx.language), key="usage_add")
 
 
-@router.command("remove", permission="bot_admin", help_key="help_remove", description="Remove an article (admins)")
+@router.command(
+    "remove",
+    permission="bot_admin",
+    help_key="help_remove",
+    description="Remove an article (admins)",
+)
 async def remove(msg: Incoming, ctx: Context) -> Reply:
     """Remove an article by id."""
     article_id = _article_id(ctx.args, "usage_remove", ctx.language)
     if not await ctx.knowledge.remove(article_id):
-        raise UserError(message("no_such_article", "en", id=article_id), key="no_such_article", id=article_id)
+        raise UserError(
+            message("no_such_article", "en", id=article_id), key="no_such_article", id=article_id
+        )
     return Reply.text(message("removed", ctx.language, id=article_id), language=ctx.language)
 
 
@@ -88,9 +98,13 @@ async def articles_page(ctx: Context, page: int) -> Reply:
         return Reply.text(message("no_articles", ctx.language), language=ctx.language)
     pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
     page = min(page, pages)
-    stored = await article_store.list_articles(ctx.db, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    stored = await article_store.list_articles(
+        ctx.db, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
     first = (page - 1) * PAGE_SIZE + 1
-    header = message("articles_header", ctx.language, first=first, last=first + len(stored) - 1, total=total)
+    header = message(
+        "articles_header", ctx.language, first=first, last=first + len(stored) - 1, total=total
+    )
     buttons = []
     if page > 1:
         buttons.append(Button("◀", f"articles:{page - 1}"))
@@ -116,12 +130,19 @@ async def show_article(ctx: Context, article_id: int) -> Reply:
     """The reply describing one article."""
     found = await article_store.get_article(ctx.db, article_id)
     if found is None:
-        raise UserError(message("no_such_article", "en", id=article_id), key="no_such_article", id=article_id)
+        raise UserError(
+            message("no_such_article", "en", id=article_id), key="no_such_article", id=article_id
+        )
     facts = await article_store.article_facts(ctx.db, article_id)
     return article_reply(found, facts, ctx.language)
 
 
-@router.command("language", permission="chat_admin", help_key="help_language", description="Set this chat's language")
+@router.command(
+    "language",
+    permission="chat_admin",
+    help_key="help_language",
+    description="Set this chat's language",
+)
 async def language(msg: Incoming, ctx: Context) -> Reply:
     """Set the chat's language (ar or en)."""
     chosen = ctx.args.strip().lower()

@@ -13,7 +13,9 @@ from storage.articles import count_articles
 router = Router()
 
 
-@router.command("ask", help_key="help_ask", rate_limited=True, description="Ask about the stored news")
+@router.command(
+    "ask", help_key="help_ask", rate_limited=True, description="Ask about the stored news"
+)
 async def ask(msg: Incoming, ctx: Context) -> Reply:
     """Answer the question after the command (or the replied-to message's text)."""
     question = ctx.args or (msg.reply_text or "")

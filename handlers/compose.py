@@ -19,7 +19,9 @@ def citation(article: Article) -> Citation:
     )
 
 
-def answer_reply(answer: Answer, language: str | None = None, *, empty_store: bool = False) -> Reply:
+def answer_reply(
+    answer: Answer, language: str | None = None, *, empty_store: bool = False
+) -> Reply:
     """The reply to a question: the quoted fact, its sentence and citation, or a plain 'no'."""
     language = language or answer.language
     if empty_store:

@@ -1,0 +1,1 @@
+"""Domain: text, facts, ingestion, encoders, answering."""

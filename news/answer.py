@@ -4,17 +4,21 @@ Scoring, per question:
 
 1. Both encoders score every stored fact (cosine). Multilingual encoders give higher cosines to
    text in the question's own language, so each encoder's scores are standardised separately
-   within each stored language; a sentence must stand out among its own language's sentences.
+   within each stored language: a sentence must stand out among its own language's sentences.
 2. A sentence takes the better of its own score and its best clause's, so a long sentence that
    carries several facts is found through the clause that answers.
 3. An article-level score (the question against the article's centroid) is added, so a fact
    whose sentence says "it" is still found through what its article is about.
 4. BM25 over stemmed terms (and the article's title and key names) adds a keyword signal.
-5. The answer is given only when the best sentence stands out enough (see ``RankWeights``).
+5. The answer is given only when a logistic rule over how far the best sentence stands out says so.
+
+The signals are computed once (``sentence_signals``) and fused by ``fuse``, so the weights can be
+fitted on other languages' data without recomputing anything (benchmarks/fit_weights.py).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,23 +27,27 @@ import numpy.typing as npt
 from news.embed import Embeddings
 
 FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True, slots=True)
 class RankWeights:
     """Weights of the fused score and the abstention threshold.
 
-    Chosen on XQuAD-R's other languages (never Arabic or English): see
-    ``benchmarks/fit_weights.py`` and BENCHMARKS.md.
+    Fitted on XQuAD-R's other languages, never Arabic or English (benchmarks/fit_weights.py).
     """
 
     use: float = 0.5
-    e5: float = 0.5
     clause: float = 0.5
     article: float = 0.35
     keywords: float = 0.6
+    translated: float = 0.6
+    translation_min_similarity: float = 0.6
+    translations_per_word: int = 3
+    kind: float = 0.3
+    abstain_coefficients: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    abstain_bias: float = -3.0
     min_group_size: int = 30
-    answer_threshold: float = 3.0
 
 
 DEFAULT_WEIGHTS = RankWeights()
@@ -47,15 +55,85 @@ DEFAULT_WEIGHTS = RankWeights()
 
 @dataclass(slots=True)
 class FactMatrix:
-    """The in-memory side of the index: every fact's vectors and grouping ids, row-aligned."""
+    """The in-memory side of the index: every fact's vectors and grouping ids, row-aligned.
+
+    Rows are in fact-id order, so each sentence's facts (the sentence, then its clauses) are
+    contiguous; ``layout`` derives the per-sentence and per-article structure once, not per
+    question.
+    """
 
     fact_ids: npt.NDArray[np.int64]
     sentence_ids: npt.NDArray[np.int64]
     article_ids: npt.NDArray[np.int64]
     is_sentence: npt.NDArray[np.bool_]
-    language_group: npt.NDArray[np.intp]
+    language_group: IntArray
+    flags: npt.NDArray[np.bool_]  # (facts, 3): carries a figure, a date, a named speaker
     use: FloatArray
     e5: FloatArray
+    _layout: Layout | None = None
+
+    @property
+    def layout(self) -> Layout:
+        """Derived structure, computed on first use."""
+        if self._layout is None:
+            self._layout = Layout.of(self)
+        return self._layout
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Per-sentence and per-article structure of a ``FactMatrix`` (query-independent)."""
+
+    sentence_starts: IntArray  # first fact row of each sentence
+    sentence_of_fact: IntArray  # sentence index of each fact row
+    row_of_fact_id: dict[int, int]
+    article_of_sentence: IntArray  # article index of each sentence
+    article_language: IntArray  # language group of each article (of its first sentence)
+    centroids: tuple[FloatArray, FloatArray]  # normalised mean sentence vector per article
+
+    @staticmethod
+    def of(matrix: FactMatrix) -> Layout:
+        """Derive the layout."""
+        count = len(matrix.fact_ids)
+        changes = np.ones(count, np.bool_)
+        changes[1:] = matrix.sentence_ids[1:] != matrix.sentence_ids[:-1]
+        starts = np.flatnonzero(changes)
+        sentence_of_fact = (np.cumsum(changes) - 1).astype(np.intp)
+        article_codes, article_index = np.unique(matrix.article_ids[starts], return_inverse=True)
+        first_sentence = np.zeros(len(article_codes), np.intp)
+        first_sentence[article_index[::-1]] = np.arange(len(starts))[::-1]
+        centroids = []
+        for vectors in (matrix.use, matrix.e5):
+            sums = np.zeros((len(article_codes), vectors.shape[1]), np.float32)
+            np.add.at(sums, article_index, vectors[starts])
+            sums /= np.linalg.norm(sums, axis=1, keepdims=True) + 1e-6
+            centroids.append(sums)
+        return Layout(
+            sentence_starts=starts,
+            sentence_of_fact=sentence_of_fact,
+            row_of_fact_id={int(fact_id): row for row, fact_id in enumerate(matrix.fact_ids)},
+            article_of_sentence=article_index.astype(np.intp),
+            article_language=matrix.language_group[starts[first_sentence]],
+            centroids=(centroids[0], centroids[1]),
+        )
+
+
+@dataclass(slots=True)
+class SentenceSignals:
+    """Per-sentence scores of one question, before fusion (all arrays are sentence-aligned)."""
+
+    sentence_ids: npt.NDArray[np.int64]
+    article_ids: npt.NDArray[np.int64]
+    own: FloatArray  # (2, n): the sentence's own standardised cosine, USE and e5
+    best: FloatArray  # (2, n): the best of the sentence and its clauses
+    article: FloatArray  # (2, n): the article centroid's standardised cosine
+    keywords: FloatArray  # (n,): BM25, scaled so the best in the store is 1
+    translated: FloatArray  # (n,): BM25 of the question's words mapped to the other language
+    kind_match: FloatArray  # (n,): 1 when the sentence carries what the question type asks for
+    fact_z: FloatArray  # (2, facts): per-fact standardised cosines, to pick the fact to quote
+    fact_keywords: FloatArray  # (facts,): per-fact scaled BM25 plus translated BM25
+    fact_sentence: IntArray  # (facts,): index of each fact's sentence in the arrays above
+    fact_ids: npt.NDArray[np.int64]  # (facts,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +146,36 @@ class SentenceScore:
     score: float
 
 
+_ASKS_FIGURE = re.compile(
+    r"\b(?:how (?:many|much|large|big|long|far|old|high)|what (?:percent|percentage|number|share)"
+    r"|number of|amount of)\b|\bكم\b"
+    r"|(?:^|\s)(?:ما|ماذا)\s+(?:عدد|نسبة|حجم|قيمة|مقدار)|\bعدد\b|\bنسبة\b",
+    re.IGNORECASE,
+)
+_ASKS_DATE = re.compile(
+    r"\b(?:when|what (?:year|date|day|month|century|decade)"
+    r"|which (?:year|date|day|month|century))\b"
+    r"|(?:^|\s)متى(?:\s|$|؟)|في أي (?:عام|سنة|يوم|شهر|قرن)|(?:^|\s)(?:ما|في)\s+(?:عام|سنة|تاريخ)",
+    re.IGNORECASE,
+)
+_ASKS_SPEAKER = re.compile(
+    r"\b(?:claim\w*|said|say|says|according|stated?|told|announc\w+|argue\w*|who)\b"
+    r"|(?:^|\s)(?:من|ماذا قال|بحسب|وفق\S*|ادع\S*|زعم\S*|صرح\S*|قال\S*|يقول|أعلن\S*)(?:\s|$|؟)",
+    re.IGNORECASE,
+)
+
+
+def question_kinds(question: str) -> tuple[bool, bool, bool]:
+    """Whether the question asks for a figure, a date, or who said something."""
+    return (
+        bool(_ASKS_FIGURE.search(question)),
+        bool(_ASKS_DATE.search(question)),
+        bool(_ASKS_SPEAKER.search(question)),
+    )
+
+
 def standardise_by_language(
-    scores: FloatArray, language_group: npt.NDArray[np.intp], min_size: int
+    scores: FloatArray, language_group: IntArray, min_size: int
 ) -> FloatArray:
     """z-score the scores within each stored language (the whole pool when a group is small)."""
     result = np.empty_like(scores)
@@ -83,88 +189,144 @@ def standardise_by_language(
     return result
 
 
-def rank_sentences(
+def sentence_signals(
     matrix: FactMatrix,
     query: Embeddings,
     keyword_scores: dict[int, float],
-    weights: RankWeights = DEFAULT_WEIGHTS,
-) -> list[SentenceScore]:
-    """Fuse all signals into one score per sentence, best first."""
-    if len(matrix.fact_ids) == 0:
-        return []
-    use_z = standardise_by_language(matrix.use @ query.use[0], matrix.language_group, weights.min_group_size)
-    e5_z = standardise_by_language(matrix.e5 @ query.e5[0], matrix.language_group, weights.min_group_size)
-    fact_scores = weights.use * use_z + weights.e5 * e5_z
-
-    sentence_codes, sentence_index = np.unique(matrix.sentence_ids, return_inverse=True)
-    own = np.full(len(sentence_codes), -np.inf, np.float32)
-    np.maximum.at(own, sentence_index[matrix.is_sentence], fact_scores[matrix.is_sentence])
-    best = np.full(len(sentence_codes), -np.inf, np.float32)
-    np.maximum.at(best, sentence_index, fact_scores)
-    sentence_scores = (1 - weights.clause) * own + weights.clause * best
-
-    sentence_scores += weights.article * _article_scores(matrix, query, sentence_index, len(sentence_codes), weights)
-    if keyword_scores:
-        sentence_scores += weights.keywords * _keyword_by_sentence(matrix, keyword_scores, sentence_index, len(sentence_codes))
-
-    best_fact = _best_fact_per_sentence(fact_scores, sentence_index, len(sentence_codes))
-    sentence_article = np.zeros(len(sentence_codes), np.int64)
-    sentence_article[sentence_index] = matrix.article_ids
-    order = np.argsort(-sentence_scores, kind="stable")
-    return [
-        SentenceScore(
-            sentence_id=int(sentence_codes[i]),
-            article_id=int(sentence_article[i]),
-            best_fact_id=int(matrix.fact_ids[best_fact[i]]),
-            score=float(sentence_scores[i]),
+    translated_scores: dict[int, float],
+    question_kinds: tuple[bool, bool, bool] = (False, False, False),
+    min_group_size: int = 30,
+) -> SentenceSignals:
+    """Every signal for every sentence of the store."""
+    layout = matrix.layout
+    starts = layout.sentence_starts
+    count = len(starts)
+    own = np.empty((2, count), np.float32)
+    best = np.empty((2, count), np.float32)
+    fact_z = np.empty((2, len(matrix.fact_ids)), np.float32)
+    article = np.empty((2, count), np.float32)
+    encoders = ((matrix.use, query.use[0]), (matrix.e5, query.e5[0]))
+    for row, (vectors, query_vector) in enumerate(encoders):
+        z = standardise_by_language(vectors @ query_vector, matrix.language_group, min_group_size)
+        fact_z[row] = z
+        own[row] = z[starts]  # a sentence's own fact comes first in its rows
+        best[row] = np.maximum.reduceat(z, starts)
+        by_article = standardise_by_language(
+            layout.centroids[row] @ query_vector, layout.article_language, 4
         )
-        for i in order
-    ]
+        article[row] = by_article[layout.article_of_sentence]
+    fact_keywords = _scaled(layout, keyword_scores, len(matrix.fact_ids))
+    fact_translated = _scaled(layout, translated_scores, len(matrix.fact_ids))
+    fact_match = (matrix.flags & np.array(question_kinds, np.bool_)).any(axis=1)
+    return SentenceSignals(
+        sentence_ids=matrix.sentence_ids[starts],
+        article_ids=matrix.article_ids[starts],
+        own=own,
+        best=best,
+        article=article,
+        keywords=np.maximum.reduceat(fact_keywords, starts),
+        translated=np.maximum.reduceat(fact_translated, starts),
+        kind_match=np.maximum.reduceat(fact_match.astype(np.float32), starts),
+        fact_z=fact_z,
+        fact_keywords=fact_keywords + fact_translated,
+        fact_sentence=layout.sentence_of_fact,
+        fact_ids=matrix.fact_ids,
+    )
 
 
-def _article_scores(
-    matrix: FactMatrix,
-    query: Embeddings,
-    sentence_index: npt.NDArray[np.intp],
-    sentence_count: int,
-    weights: RankWeights,
-) -> FloatArray:
-    """Each sentence's article centroid score, standardised by language like the facts."""
-    article_codes, article_index = np.unique(matrix.article_ids, return_inverse=True)
-    mask = matrix.is_sentence
-    scores = np.zeros(len(article_codes), np.float32)
-    for vectors, query_vector, weight in ((matrix.use, query.use[0], weights.use), (matrix.e5, query.e5[0], weights.e5)):
-        centroids = np.zeros((len(article_codes), vectors.shape[1]), np.float32)
-        np.add.at(centroids, article_index[mask], vectors[mask])
-        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-6
-        article_language = np.zeros(len(article_codes), np.intp)
-        article_language[article_index[mask]] = matrix.language_group[mask]
-        scores += weight * standardise_by_language(centroids @ query_vector, article_language, 4)
-    per_sentence = np.zeros(sentence_count, np.float32)
-    per_sentence[sentence_index] = scores[article_index]
-    return per_sentence
+def _scaled(layout: Layout, scores: dict[int, float], count: int) -> FloatArray:
+    """Per-fact BM25, scaled so the best match in the store is 1 (0 where nothing matched)."""
+    result = np.zeros(count, np.float32)
+    if scores:
+        top = max(scores.values()) + 1e-6
+        for fact_id, score in scores.items():
+            row = layout.row_of_fact_id.get(fact_id)
+            if row is not None:
+                result[row] = score / top
+    return result
 
 
-def _keyword_by_sentence(
-    matrix: FactMatrix,
-    keyword_scores: dict[int, float],
-    sentence_index: npt.NDArray[np.intp],
-    sentence_count: int,
-) -> FloatArray:
-    """Best BM25 per sentence, scaled so the best match in the store is 1."""
-    top = max(keyword_scores.values())
-    per_fact = np.array([keyword_scores.get(int(fid), 0.0) for fid in matrix.fact_ids], np.float32)
-    per_sentence = np.zeros(sentence_count, np.float32)
-    np.maximum.at(per_sentence, sentence_index, per_fact / (top + 1e-6))
-    return per_sentence
+def fuse(signals: SentenceSignals, weights: RankWeights) -> FloatArray:
+    """One score per sentence from the signals."""
+    mix = np.array([weights.use, 1.0 - weights.use], np.float32)[:, None]
+    facts = (1 - weights.clause) * signals.own + weights.clause * signals.best
+    score = (mix * facts).sum(axis=0)
+    score += weights.article * (mix * signals.article).sum(axis=0)
+    score += weights.keywords * signals.keywords
+    score += weights.translated * signals.translated
+    score += weights.kind * signals.kind_match
+    fused: FloatArray = score.astype(np.float32)
+    return fused
 
 
-def _best_fact_per_sentence(
-    fact_scores: FloatArray, sentence_index: npt.NDArray[np.intp], sentence_count: int
-) -> npt.NDArray[np.intp]:
-    order = np.lexsort((-fact_scores, sentence_index))
-    first = np.ones(len(order), np.bool_)
-    first[1:] = sentence_index[order][1:] != sentence_index[order][:-1]
-    best = np.zeros(sentence_count, np.intp)
-    best[sentence_index[order][first]] = order[first]
-    return best
+def rank(signals: SentenceSignals, weights: RankWeights, limit: int = 5) -> list[SentenceScore]:
+    """The ``limit`` best sentences, best first, each with the fact to quote."""
+    scores = fuse(signals, weights)
+    top = np.argsort(-scores, kind="stable")[:limit]
+    # The fact quoted is the clause (or the sentence itself) whose own fused score is best.
+    keyword_weight = (weights.keywords + weights.translated) / 2
+    ranked = []
+    for i in top:
+        first = int(np.searchsorted(signals.fact_sentence, i, side="left"))
+        last = int(np.searchsorted(signals.fact_sentence, i, side="right"))
+        rows = slice(first, last)
+        fact_scores = (
+            weights.use * signals.fact_z[0, rows]
+            + (1 - weights.use) * signals.fact_z[1, rows]
+            + keyword_weight * signals.fact_keywords[rows]
+        )
+        ranked.append(
+            SentenceScore(
+                sentence_id=int(signals.sentence_ids[i]),
+                article_id=int(signals.article_ids[i]),
+                best_fact_id=int(signals.fact_ids[first + int(np.argmax(fact_scores))]),
+                score=float(scores[i]),
+            )
+        )
+    return ranked
+
+
+def answer_features(signals: SentenceSignals, weights: RankWeights) -> npt.NDArray[np.float64]:
+    """What says whether the best sentence answers: how high it scores and how far it stands out.
+
+    [fused score, its lead over the runner-up, its lead over the mean of the top ten, its best
+    encoder agreement (min of the two encoders' clause-level z), its article's score, its
+    keyword and translated-keyword matches]
+    """
+    scores = fuse(signals, weights)
+    order = np.argsort(-scores)
+    top = order[0]
+    runner_up = scores[order[1]] if len(order) > 1 else scores[top] - 1.0
+    top_ten = scores[order[:10]].mean()
+    return np.array(
+        [
+            scores[top],
+            scores[top] - runner_up,
+            scores[top] - top_ten,
+            signals.best[:, top].min(),
+            signals.article[:, top].mean(),
+            signals.keywords[top],
+            signals.translated[top],
+        ],
+        np.float64,
+    )
+
+
+def is_answer(signals: SentenceSignals, weights: RankWeights) -> bool:
+    """Whether the best sentence is an answer, by the logistic rule fitted on other languages."""
+    logit = float(answer_features(signals, weights) @ np.array(weights.abstain_coefficients))
+    return logit + weights.abstain_bias >= 0.0
+
+
+def concatenate(first: FactMatrix, second: FactMatrix) -> FactMatrix:
+    """Rows of ``first`` followed by rows of ``second``."""
+    return FactMatrix(
+        fact_ids=np.concatenate([first.fact_ids, second.fact_ids]),
+        sentence_ids=np.concatenate([first.sentence_ids, second.sentence_ids]),
+        article_ids=np.concatenate([first.article_ids, second.article_ids]),
+        is_sentence=np.concatenate([first.is_sentence, second.is_sentence]),
+        language_group=np.concatenate([first.language_group, second.language_group]),
+        flags=np.concatenate([first.flags, second.flags]),
+        use=np.concatenate([first.use, second.use]),
+        e5=np.concatenate([first.e5, second.e5]),
+    )

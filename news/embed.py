@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,8 +38,9 @@ class Encoders:
     """Both encoders behind one lock (the e5 engine is not re-entrant)."""
 
     def __init__(self) -> None:
-        self._use: object | None = None
-        self._e5: object | None = None
+        # Both libraries are untyped; their models are held as Any.
+        self._use: Any = None
+        self._e5: Any = None
         self._lock = threading.Lock()
         self.load_seconds = 0.0
 
@@ -62,6 +64,15 @@ class Encoders:
         """Encode stored texts (facts)."""
         return self._encode(texts, is_query=False)
 
+    def words(self, words: list[str]) -> Matrix:
+        """Encode single words with USE (its word vectors align across Arabic and English)."""
+        self.load()
+        if not words:
+            return np.zeros((0, USE_DIM), np.float32)
+        with self._lock:
+            vectors = self._use.encode(words)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(words), USE_DIM)
+
     def query(self, text: str) -> Embeddings:
         """Encode one question."""
         return self._encode([text], is_query=True)
@@ -72,10 +83,10 @@ class Encoders:
             return Embeddings(np.zeros((0, USE_DIM), np.float32), np.zeros((0, E5_DIM), np.float32))
         clipped = [text[:_MAX_CHARS] for text in texts]
         with self._lock:
-            use = np.asarray(self._use.encode(clipped), dtype=np.float32)  # type: ignore[attr-defined]
+            use = np.asarray(self._use.encode(clipped), dtype=np.float32)
             e5_model = self._e5
             e5 = np.asarray(
-                e5_model.query(clipped) if is_query else e5_model.passage(clipped),  # type: ignore[attr-defined]
+                e5_model.query(clipped) if is_query else e5_model.passage(clipped),
                 dtype=np.float32,
             )
         return Embeddings(use.reshape(len(texts), USE_DIM), e5.reshape(len(texts), E5_DIM))

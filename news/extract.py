@@ -20,10 +20,62 @@ _LATIN_NAME = re.compile(
 # Product names written like "o1" or "GPT-4o" start lower-case or with digits inside.
 _MODEL_NAME = re.compile(r"\b(?:[a-z]\d[\w-]*|[A-Za-z]+-\d[\w-]*)\b")
 _SENTENCE_START_WORDS = frozenset(
-    "The A An In On At For But And Or So This That These Those It Its He She They We I You "
-    "What Who When Where Why How Which After Before While During Since As If However Also "
-    "According There Here Some Many Most One Two Monday Tuesday Wednesday Thursday Friday "
-    "Saturday Sunday".split()
+    [
+        "The",
+        "A",
+        "An",
+        "In",
+        "On",
+        "At",
+        "For",
+        "But",
+        "And",
+        "Or",
+        "So",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "It",
+        "Its",
+        "He",
+        "She",
+        "They",
+        "We",
+        "I",
+        "You",
+        "What",
+        "Who",
+        "When",
+        "Where",
+        "Why",
+        "How",
+        "Which",
+        "After",
+        "Before",
+        "While",
+        "During",
+        "Since",
+        "As",
+        "If",
+        "However",
+        "Also",
+        "According",
+        "There",
+        "Here",
+        "Some",
+        "Many",
+        "Most",
+        "One",
+        "Two",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ]
 )
 _NUMBER = re.compile(
     r"(?P<prefix>[$€£¥])?\s?(?P<value>\d{1,3}(?:[,\u066C]\d{3})+(?:[.\u066B]\d+)?|\d+(?:[.\u066B]\d+)?)"
@@ -31,13 +83,45 @@ _NUMBER = re.compile(
     r"|million|billion|trillion|thousand|مليون|مليار|ألف|تريليون"
     r"|[a-zA-Z\u0621-\u064A]+)?"
 )
-_EN_MONTHS = (
-    "January February March April May June July August September October November December".split()
-)
-_AR_MONTHS = (
-    "يناير فبراير مارس أبريل إبريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر نوفمبر ديسمبر "
-    "كانون تشرين شباط آذار نيسان أيار حزيران تموز آب أيلول"
-).split()
+_EN_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_AR_MONTHS = [
+    "يناير",
+    "فبراير",
+    "مارس",
+    "أبريل",
+    "إبريل",
+    "مايو",
+    "يونيو",
+    "يوليو",
+    "أغسطس",
+    "سبتمبر",
+    "أكتوبر",
+    "نوفمبر",
+    "ديسمبر",
+    "كانون",
+    "تشرين",
+    "شباط",
+    "آذار",
+    "نيسان",
+    "أيار",
+    "حزيران",
+    "تموز",
+    "آب",
+    "أيلول",
+]
 _DATE = re.compile(
     r"\b\d{4}-\d{2}-\d{2}\b"
     r"|\b(?:\d{1,2}\s+)?(?:" + "|".join(_EN_MONTHS) + r")(?:\s+\d{1,2},?)?(?:\s+\d{4})?\b"
@@ -45,16 +129,29 @@ _DATE = re.compile(
     r"|(?:\b(?:in|since|by|until|year|of)\s+|(?:عام|سنة|منذ|في|حتى)\s+)(?:1[89]|20)\d{2}\b"
 )
 # Who said it. Each pattern captures the speaker; Arabic names are often Latin-script here.
-_NAME = r"((?:[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|al-\w+|el\s+\w+))*)|(?:ال)?[\u0621-\u064A]+(?:\s+[\u0621-\u064A]+)?)"
+_NAME = (
+    r"((?:[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|al-\w+|el\s+\w+))*)"
+    r"|(?:ال)?[\u0621-\u064A]+(?:\s+[\u0621-\u064A]+)?)"
+)
 _SPEAKER_PATTERNS = [
-    re.compile(r"\b[Aa]ccording to (?:the )?" + r"((?:[A-Z][\w.'’-]*\s?)+|company|government|report|\w+)"),
+    re.compile(
+        r"\b[Aa]ccording to (?:the )?" + r"((?:[A-Z][\w.'’-]*\s?)+|company|government|report|\w+)"
+    ),
     re.compile(r"(?:وفق(?:ًا|ا|اً)?|بحسب|حسب|طبق(?:ًا|ا))\s*(?:لـ\s?|ل)?" + _NAME),
-    re.compile(r"(?:^|\s)(?:و?يقول|و?قال|و?تقول|و?قالت|و?أوضح|و?أوضحت|و?أكد|و?أكدت|و?صرح)\s+" + _NAME),
-    re.compile(r"\b((?:[A-Z][\w.'’-]*\s?){1,4}),?\s+(?:said|says|told|added|explained|claimed|stated)\b"),
+    re.compile(
+        r"(?:^|\s)(?:و?يقول|و?قال|و?تقول|و?قالت|و?أوضح|و?أوضحت|و?أكد|و?أكدت|و?صرح)\s+" + _NAME
+    ),
+    re.compile(
+        r"\b((?:[A-Z][\w.'’-]*\s?){1,4}),?\s+(?:said|says|told|added|explained|claimed|stated)\b"
+    ),
     re.compile(r"\b(?:said|says|told|added|explained)\s+((?:[A-Z][\w.'’-]*\s?){1,4})"),
 ]
-_NOT_SPEAKERS = frozenset("إنه إنها إن أن أنه أنها إنهم أنهم فيه فيها له لها".split())
-_CONTINUES_QUOTE = re.compile(r"^\s*(?:و?يضيف|و?أضاف|و?تضيف|و?أضافت|He added|She added|They added)\b")
+_NOT_SPEAKERS = frozenset(
+    ["إنه", "إنها", "إن", "أن", "أنه", "أنها", "إنهم", "أنهم", "فيه", "فيها", "له", "لها"]
+)
+_CONTINUES_QUOTE = re.compile(
+    r"^\s*(?:و?يضيف|و?أضاف|و?تضيف|و?أضافت|He added|She added|They added)\b"
+)
 _QUOTE_MARKS = re.compile(r"[\"“”«»]")
 
 
@@ -154,7 +251,7 @@ def _kind(text: str, speaker: str | None, numbers: list[str], dates: list[str]) 
 
 
 def extract_facts(text: str, language: Language | None = None) -> ExtractedArticle:
-    """Split an article into sentence and clause facts, with entities, figures, dates and speakers."""
+    """Split an article into sentence and clause facts with entities, figures, dates, speakers."""
     language = language or detect_language(text)
     sentences = split_sentences(text, language)
     facts: list[ExtractedFact] = []

@@ -12,8 +12,9 @@ import ipaddress
 import logging
 import re
 import socket
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -130,7 +131,12 @@ def from_html(html: str, *, url: str | None = None, **overrides: str | None) -> 
     extracted = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, favor_precision=True
     )
-    document = extracted.as_dict() if hasattr(extracted, "as_dict") else (extracted or {})
+    if extracted is None:
+        document: dict[str, Any] = {}
+    elif isinstance(extracted, dict):
+        document = extracted
+    else:
+        document = extracted.as_dict()
     body = (document.get("text") or "").strip()
     if len(body) < MIN_ARTICLE_CHARS:
         raise UserError("I could not find any article text in that page.", key="no_article")
@@ -173,7 +179,7 @@ def from_bytes(data: bytes, filename: str = "", **overrides: str | None) -> Arti
 async def from_url(
     url: str, policy: FetchPolicy | None = None, **overrides: str | None
 ) -> ArticleDraft:
-    """Fetch a page (size-limited, time-limited, redirects capped, no private hosts) and extract it."""
+    """Fetch a page (size and time limited, redirects capped, no private hosts); extract it."""
     policy = policy or FetchPolicy()
     body, content_type, final_url = await fetch(url, policy)
     if content_type in _HTML_TYPES:
@@ -204,9 +210,7 @@ async def fetch(url: str, policy: FetchPolicy) -> tuple[bytes, str, str]:
                     "That page took too long to answer; try again later.", key="url_timeout"
                 ) from error
             except httpx.HTTPError as error:
-                raise UserError(
-                    "I could not reach that address.", key="url_unreachable"
-                ) from error
+                raise UserError("I could not reach that address.", key="url_unreachable") from error
     raise UserError("That address redirects too many times.", key="url_redirects")
 
 
@@ -247,7 +251,7 @@ def _too_large(policy: FetchPolicy) -> UserError:
 
 
 async def _check_address(url: str, policy: FetchPolicy) -> None:
-    """Refuse non-HTTP schemes and hosts that resolve to private, loopback or link-local addresses."""
+    """Refuse non-HTTP schemes and hosts resolving to private, loopback or link-local addresses."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError("Send an http:// or https:// address.", key="url_scheme")
@@ -343,12 +347,6 @@ def _finish(
     return draft
 
 
-def with_defaults(draft: ArticleDraft, **values: str | None) -> ArticleDraft:
-    """Fill the draft's empty metadata fields from ``values``."""
-    missing = {key: value for key, value in values.items() if value and not getattr(draft, key)}
-    return replace(draft, **missing) if missing else draft
-
-
 def _clean_title(title: str | None) -> str:
     return " ".join((title or "").split())[:200]
 
@@ -380,7 +378,9 @@ def _month_number(value: str) -> int | None:
     for name, number in _AR_MONTH_NUMBERS.items():
         if name in value:
             return number
-    english = "january february march april may june july august september october november december"
+    english = (
+        "january february march april may june july august september october november december"
+    )
     for number, name in enumerate(english.split(), start=1):
         if name in value.lower() or name[:3] in value.lower().split():
             return number
@@ -392,7 +392,9 @@ def _iso(year: int, month: int, day: int, original: str) -> str:
         return date(year, month, day).isoformat()
     except ValueError as error:
         raise UserError(
-            f"{original!r} is not a real date; write it as YYYY-MM-DD.", key="bad_date", value=original
+            f"{original!r} is not a real date; write it as YYYY-MM-DD.",
+            key="bad_date",
+            value=original,
         ) from error
 
 

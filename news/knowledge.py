@@ -17,7 +17,16 @@ from news.embed import Encoders, shared_encoders
 from news.errors import UserError
 from news.extract import extract_facts
 from news.ingest import ArticleDraft
-from news.text import detect_language, index_terms, normalize, strip_invisible
+from news.text import (
+    detect_language,
+    index_terms,
+    is_arabic_word,
+    is_stopword,
+    normalize,
+    stem,
+    strip_invisible,
+    words,
+)
 from storage import articles as article_store
 from storage import search
 from storage.db import Database
@@ -80,35 +89,44 @@ class Knowledge:
         self.encoders = encoders or shared_encoders()
         self.weights = weights
         self._matrix: answer.FactMatrix | None = None
+        self._terms: search.TermRows | None = None
+        self._languages: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
     async def warm_up(self) -> None:
         """Load the encoders and the stored vectors now, so the first question is fast."""
         await asyncio.to_thread(self.encoders.load)
         await self._fact_matrix()
+        await self._term_matrix()
 
     async def add(self, draft: ArticleDraft, *, added_by: str | None = None) -> AddResult:
         """Extract, encode and store an article; an already stored one is returned as is."""
         existing = await article_store.find_by_hash(self.db, draft.content_hash)
         if existing:
             return AddResult(existing, created=False)
-        record = await asyncio.to_thread(self._prepare, draft, added_by)
+        vocabulary = vocabulary_words(draft.body)
+        known = await search.known_words(self.db, vocabulary)
+        new_words = [word for word in vocabulary if word not in known]
+        record = await asyncio.to_thread(self._prepare, draft, added_by, new_words)
         async with self._lock:
             article_id = await article_store.insert_article(self.db, record)
             if article_id is None:  # stored meanwhile by a concurrent add
                 existing = await article_store.find_by_hash(self.db, draft.content_hash)
                 assert existing is not None
                 return AddResult(existing, created=False)
-            self._matrix = None  # reloaded lazily, only the rows after the last known id
+            await self._extend_matrices()
         article = await article_store.get_article(self.db, article_id)
         assert article is not None
         return AddResult(article, created=True)
 
-    def _prepare(self, draft: ArticleDraft, added_by: str | None) -> NewArticle:
+    def _prepare(
+        self, draft: ArticleDraft, added_by: str | None, new_words: list[str]
+    ) -> NewArticle:
         extracted = extract_facts(draft.body, draft.language)
         if not extracted.facts:
             raise UserError("I found no sentences in that article.", key="no_sentences")
         embeddings = self.encoders.passages([fact.text for fact in extracted.facts])
+        word_vectors = self.encoders.words(new_words).astype(np.float16)
         context = " ".join(index_terms(" ".join([draft.title, *extracted.key_entities])))
         facts = tuple(
             NewFact(
@@ -143,6 +161,10 @@ class Knowledge:
             context_terms=context,
             sentences=tuple((s.text, s.start, s.end) for s in extracted.sentences),
             facts=facts,
+            new_terms=tuple(
+                (word, stem(word), is_arabic_word(word), word_vectors[row].tobytes())
+                for row, word in enumerate(new_words)
+            ),
         )
 
     async def remove(self, article_id: int) -> bool:
@@ -150,19 +172,17 @@ class Knowledge:
         async with self._lock:
             removed = await article_store.remove_article(self.db, article_id)
             if removed:
-                self._matrix = None
+                self._matrix = None  # rows leave the middle: reload in full on next use
         return removed
 
     async def ask(self, question: str, *, top_k: int = 5) -> Answer:
         """Find the facts that answer a question, best first, and decide whether they do."""
         cleaned = clean_question(question)
         language = detect_language(cleaned)
-        matrix = await self._fact_matrix()
-        if len(matrix.fact_ids) == 0:
+        signals = await self.signals(cleaned)
+        if signals is None:
             return Answer(cleaned, language, answered=False)
-        query = await asyncio.to_thread(self.encoders.query, cleaned)
-        keywords = await search.keyword_scores(self.db, index_terms(cleaned))
-        ranked = answer.rank_sentences(matrix, query, keywords, self.weights)[:top_k]
+        ranked = answer.rank(signals, self.weights, limit=top_k)
         facts = await article_store.facts_by_ids(self.db, [r.best_fact_id for r in ranked])
         articles = await article_store.articles_by_ids(self.db, [r.article_id for r in ranked])
         found = [
@@ -170,31 +190,114 @@ class Knowledge:
             for r in ranked
             if r.best_fact_id in facts
         ]
-        answered = bool(found) and found[0].score >= self.weights.answer_threshold
+        answered = bool(found) and answer.is_answer(signals, self.weights)
         return Answer(cleaned, language, answered=answered, facts=found)
+
+    async def signals(self, question: str) -> answer.SentenceSignals | None:
+        """Every ranking signal of every stored sentence for a (cleaned) question."""
+        matrix = await self._fact_matrix()
+        if len(matrix.fact_ids) == 0:
+            return None
+        query = await asyncio.to_thread(self.encoders.query, question)
+        keywords = await search.keyword_scores(self.db, index_terms(question))
+        translated = await search.keyword_scores(self.db, await self.translate_terms(question))
+        return answer.sentence_signals(
+            matrix,
+            query,
+            keywords,
+            translated,
+            answer.question_kinds(question),
+            self.weights.min_group_size,
+        )
+
+    async def translate_terms(self, question: str) -> list[str]:
+        """Index terms near the question's words in meaning, in any language.
+
+        USE's word vectors align across Arabic and English ("cost" lies next to "تكلفة"), so each
+        content word of the question is matched against the stored vocabulary, and close
+        neighbours become extra keywords. This lets keyword search cross languages, which plain
+        BM25 cannot, and also catches other forms of a word ("trained", "تدريب").
+        """
+        terms = await self._term_matrix()
+        content = [w for w in dict.fromkeys(words(normalize(question))) if _is_content_word(w)]
+        if not content or len(terms.ids) == 0:
+            return []
+        own_stems = {stem(word) for word in content}
+        vectors = await asyncio.to_thread(self.encoders.words, content)
+        similarities = vectors @ terms.vectors.T
+        found: list[str] = []
+        for row in range(len(content)):
+            scores = similarities[row]
+            best = np.argpartition(-scores, min(len(scores) - 1, 16))[:16]
+            best = best[np.argsort(-scores[best])]
+            picked = 0
+            for i in best:
+                if picked == self.weights.translations_per_word:
+                    break
+                if scores[i] < self.weights.translation_min_similarity:
+                    break
+                if terms.stems[i] in own_stems or terms.stems[i] in found:
+                    continue
+                found.append(terms.stems[i])
+                picked += 1
+        return found
 
     async def _fact_matrix(self) -> answer.FactMatrix:
         if self._matrix is None:
-            rows = await search.load_vectors(self.db)
-            self._matrix = answer.FactMatrix(
-                fact_ids=rows.fact_ids,
-                sentence_ids=rows.sentence_ids,
-                article_ids=rows.article_ids,
-                is_sentence=rows.is_sentence,
-                language_group=np.unique(rows.languages, return_inverse=True)[1].astype(np.intp)
-                if rows.languages
-                else np.zeros(0, np.intp),
-                use=rows.use,
-                e5=rows.e5,
-            )
+            self._matrix = self._as_matrix(await search.load_vectors(self.db))
         return self._matrix
+
+    async def _term_matrix(self) -> search.TermRows:
+        if self._terms is None:
+            self._terms = await search.load_terms(self.db)
+        return self._terms
+
+    async def _extend_matrices(self) -> None:
+        """Append the rows stored since the matrices were loaded (cheaper than a reload)."""
+        if self._matrix is not None:
+            last = int(self._matrix.fact_ids[-1]) if len(self._matrix.fact_ids) else 0
+            fresh = self._as_matrix(await search.load_vectors(self.db, after_fact_id=last))
+            self._matrix = answer.concatenate(self._matrix, fresh)
+        if self._terms is not None:
+            last = int(self._terms.ids[-1]) if len(self._terms.ids) else 0
+            self._terms = search.concatenate_terms(
+                self._terms, await search.load_terms(self.db, after_id=last)
+            )
+
+    def _as_matrix(self, rows: search.VectorRows) -> answer.FactMatrix:
+        groups = np.array(
+            [self._languages.setdefault(code, len(self._languages)) for code in rows.languages],
+            np.intp,
+        )
+        return answer.FactMatrix(
+            fact_ids=rows.fact_ids,
+            sentence_ids=rows.sentence_ids,
+            article_ids=rows.article_ids,
+            is_sentence=rows.is_sentence,
+            language_group=groups,
+            flags=rows.flags,
+            use=rows.use,
+            e5=rows.e5,
+        )
+
+
+def _is_content_word(word: str) -> bool:
+    return len(word) > 1 and not is_stopword(word) and not word.isdigit()
+
+
+def vocabulary_words(text: str) -> list[str]:
+    """The distinct normalised content words of a text, as the translation vocabulary holds them."""
+    return [w for w in dict.fromkeys(words(normalize(text))) if _is_content_word(w)]
 
 
 def clean_question(question: str) -> str:
     """Validate and tidy a question: not empty, not too long, no invisible controls."""
     cleaned = " ".join(strip_invisible(question).split())
     if not cleaned or not any(ch.isalnum() for ch in normalize(cleaned)):
-        raise UserError("Please ask a question in words, e.g. “what did DeepSeek claim about cost?”", key="empty_question")
+        raise UserError(
+            "Please ask a question in words, e.g. “what did DeepSeek claim about cost?”",
+            key="empty_question",
+        )
     if len(cleaned) > MAX_QUESTION_CHARS:
         raise UserError(
             f"That question is too long; please keep it under {MAX_QUESTION_CHARS} characters.",

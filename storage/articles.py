@@ -81,8 +81,8 @@ async def insert_article(db: Database, article: NewArticle) -> int | None:
             sentence_ids.append(cursor.lastrowid)
         for fact in article.facts:
             cursor = await connection.execute(
-                "INSERT INTO facts (article_id, sentence_id, position, text, is_sentence, language, "
-                "kind, entities, numbers, dates, speaker, start, end) "
+                "INSERT INTO facts (article_id, sentence_id, position, text, is_sentence, "
+                "language, kind, entities, numbers, dates, speaker, start, end) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     article_id,
@@ -109,6 +109,10 @@ async def insert_article(db: Database, article: NewArticle) -> int | None:
                 "INSERT INTO fact_vectors (fact_id, use_vector, e5_vector) VALUES (?, ?, ?)",
                 (fact_id, fact.use_vector, fact.e5_vector),
             )
+        await connection.executemany(
+            "INSERT OR IGNORE INTO terms (word, stem, is_arabic, use_vector) VALUES (?, ?, ?, ?)",
+            [(word, stem, int(arabic), vector) for word, stem, arabic, vector in article.new_terms],
+        )
     return article_id
 
 
@@ -176,7 +180,9 @@ async def facts_by_ids(db: Database, ids: Iterable[int]) -> dict[int, Fact]:
     return {row["id"]: _fact(row) for row in await cursor.fetchall()}
 
 
-async def article_facts(db: Database, article_id: int, *, sentences_only: bool = True) -> list[Fact]:
+async def article_facts(
+    db: Database, article_id: int, *, sentences_only: bool = True
+) -> list[Fact]:
     """An article's facts in reading order."""
     cursor = await db.connection.execute(
         "SELECT f.*, s.text AS sentence FROM facts f JOIN sentences s ON s.id = f.sentence_id "

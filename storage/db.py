@@ -1,4 +1,4 @@
-"""Open the SQLite file, set its PRAGMAs and bring its schema up to date with numbered migrations."""
+"""Open the SQLite file, set its PRAGMAs and bring its schema up to date by numbered migrations."""
 
 from __future__ import annotations
 
@@ -65,6 +65,13 @@ MIGRATIONS: list[str] = [
         fact_id INTEGER PRIMARY KEY REFERENCES facts(id) ON DELETE CASCADE,
         use_vector BLOB NOT NULL,
         e5_vector BLOB NOT NULL
+    );
+    CREATE TABLE terms (
+        id INTEGER PRIMARY KEY,
+        word TEXT NOT NULL UNIQUE,
+        stem TEXT NOT NULL,
+        is_arabic INTEGER NOT NULL,
+        use_vector BLOB NOT NULL
     );
     """,
     # 2: per-chat preferences and small key-value facts about the store itself.

@@ -58,6 +58,8 @@ class NewArticle:
     context_terms: str
     sentences: tuple[tuple[str, int, int], ...]
     facts: tuple[NewFact, ...]
+    # Vocabulary words not stored before: (word, stem, is_arabic, USE vector as float16 bytes).
+    new_terms: tuple[tuple[str, str, bool, bytes], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

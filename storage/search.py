@@ -41,6 +41,7 @@ class VectorRows:
     article_ids: npt.NDArray[np.int64]
     is_sentence: npt.NDArray[np.bool_]
     languages: list[str]
+    flags: npt.NDArray[np.bool_]  # (facts, 3): carries a figure, a date, a named speaker
     use: npt.NDArray[np.float32]
     e5: npt.NDArray[np.float32]
 
@@ -49,7 +50,8 @@ async def load_vectors(db: Database, after_fact_id: int = 0) -> VectorRows:
     """Vectors of facts with id greater than ``after_fact_id``, in id order."""
     cursor = await db.connection.execute(
         "SELECT f.id, f.sentence_id, f.article_id, f.is_sentence, f.language, "
-        "v.use_vector, v.e5_vector FROM facts f JOIN fact_vectors v ON v.fact_id = f.id "
+        "v.use_vector, v.e5_vector, f.numbers != '[]', f.dates != '[]', f.speaker IS NOT NULL "
+        "FROM facts f JOIN fact_vectors v ON v.fact_id = f.id "
         "WHERE f.id > ? ORDER BY f.id",
         (after_fact_id,),
     )
@@ -66,6 +68,57 @@ async def load_vectors(db: Database, after_fact_id: int = 0) -> VectorRows:
         article_ids=np.fromiter((row[2] for row in rows), np.int64, count),
         is_sentence=np.fromiter((bool(row[3]) for row in rows), np.bool_, count),
         languages=[row[4] for row in rows],
+        flags=np.array([row[7:10] for row in rows], np.bool_).reshape(count, 3),
         use=use,
         e5=e5,
+    )
+
+
+async def known_words(db: Database, words: list[str]) -> set[str]:
+    """Which of these words already have a vector in the vocabulary."""
+    found: set[str] = set()
+    for start in range(0, len(words), 500):
+        chunk = words[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        cursor = await db.connection.execute(
+            f"SELECT word FROM terms WHERE word IN ({marks})", chunk
+        )
+        found.update(row[0] for row in await cursor.fetchall())
+    return found
+
+
+@dataclass(slots=True)
+class TermRows:
+    """The vocabulary's word vectors (USE), for mapping question words across languages."""
+
+    ids: npt.NDArray[np.int64]
+    stems: list[str]
+    is_arabic: npt.NDArray[np.bool_]
+    vectors: npt.NDArray[np.float32]
+
+
+async def load_terms(db: Database, after_id: int = 0) -> TermRows:
+    """Vocabulary rows with id greater than ``after_id``."""
+    cursor = await db.connection.execute(
+        "SELECT id, stem, is_arabic, use_vector FROM terms WHERE id > ? ORDER BY id", (after_id,)
+    )
+    rows = list(await cursor.fetchall())
+    vectors = np.empty((len(rows), 512), np.float32)
+    for index, row in enumerate(rows):
+        vectors[index] = np.frombuffer(row[3], np.float16)
+    return TermRows(
+        ids=np.fromiter((row[0] for row in rows), np.int64, len(rows)),
+        stems=[row[1] for row in rows],
+        is_arabic=np.fromiter((bool(row[2]) for row in rows), np.bool_, len(rows)),
+        vectors=vectors,
+    )
+
+
+def concatenate_terms(first: TermRows, second: TermRows) -> TermRows:
+    """Rows of ``first`` followed by rows of ``second``."""
+    return TermRows(
+        ids=np.concatenate([first.ids, second.ids]),
+        stems=first.stems + second.stems,
+        is_arabic=np.concatenate([first.is_arabic, second.is_arabic]),
+        vectors=np.concatenate([first.vectors, second.vectors]),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from datetime import UTC, datetime
 from typing import TextIO
@@ -44,10 +45,8 @@ class ConsoleAdapter(Adapter):
         """Stop reading."""
         if self._task and not self._task.done():
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         self.stopped.set()
 
     async def send(self, conversation: Conversation, reply: Reply) -> list[str]:

@@ -1,0 +1,163 @@
+"""Question latency on stores of 1,000 and 10,000 articles, beside its floor, and resident memory.
+
+Usage: python benchmarks/question_latency.py [--sizes 1000,10000] [--questions 200] [--write]
+
+Stores are built from XQuAD-R paragraphs (Arabic and English alternately). Each distinct
+paragraph is extracted and encoded once; further copies reuse its facts and vectors (the search
+is what is measured, not encoding). Every copy is a separate article with its own rows in SQLite,
+FTS5 and the vector matrix.
+
+The floor is what any answer must pay: encoding the question with both encoders, one FTS5 query
+and one scan of every stored vector. Latency is `Knowledge.ask` end to end (top 5), which adds the
+translated keyword query, fusion, ranking and loading the answer's rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import gc
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import xquad
+from eval_retrieval import write_section
+
+from news.ingest import ArticleDraft
+from news.knowledge import Knowledge, vocabulary_words
+from news.text import index_terms
+from storage import search
+from storage.articles import insert_article
+from storage.db import Database
+
+
+def rss_mb() -> float:
+    """Current resident set size in MB (from /proc, Linux)."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * resource.getpagesize() / 1e6
+
+
+async def build_store(path: Path, size: int, encoders: xquad.CachedEncoders) -> Knowledge:
+    paragraphs = []
+    for language in ("ar", "en"):
+        paragraphs.append([(language, p) for p in xquad.paragraphs(xquad.load(language))])
+    mixed = [item for pair in zip(*paragraphs, strict=True) for item in pair]
+    db = await Database(path).open()
+    knowledge = Knowledge(db, encoders)
+    records = []
+    for language, paragraph in mixed:
+        draft = ArticleDraft(paragraph.title, paragraph.context, language)  # type: ignore[arg-type]
+        words = vocabulary_words(draft.body)
+        known = await search.known_words(db, words)
+        records.append(knowledge._prepare(draft, None, [w for w in words if w not in known]))
+    encoders.save()
+    for copy in range(size):
+        record = records[copy % len(records)]
+        record = dataclasses.replace(
+            record,
+            title=f"{record.title} ({copy})",
+            content_hash=f"{record.content_hash}-{copy}",
+            new_terms=record.new_terms if copy < len(records) else (),
+        )
+        await insert_article(db, record)
+    return knowledge
+
+
+async def floor_once(knowledge: Knowledge, question: str) -> float:
+    matrix = await knowledge._fact_matrix()
+    started = time.perf_counter()
+    query = knowledge.encoders.query(question)
+    await search.keyword_scores(knowledge.db, index_terms(question))
+    _ = matrix.use @ query.use[0]
+    _ = matrix.e5 @ query.e5[0]
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def measure(size: int, questions: list[str], encoders: xquad.CachedEncoders) -> list[str]:
+    path = xquad.CACHE_DIR / f"latency-{size}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    started = time.perf_counter()
+    knowledge = await build_store(path, size, encoders)
+    build_seconds = time.perf_counter() - started
+    gc.collect()
+    before = rss_mb()
+    await knowledge.warm_up()
+    for question in questions[:5]:  # warm caches (query vectors are cached on disk)
+        await knowledge.ask(question)
+    latencies, floors = [], []
+    for question in questions:
+        floors.append(await floor_once(knowledge, question))
+        started = time.perf_counter()
+        await knowledge.ask(question)
+        latencies.append(time.perf_counter() - started)
+    encoders.save()
+    matrix = await knowledge._fact_matrix()
+    memory = rss_mb()
+    await knowledge.db.close()
+    p50, p95 = statistics.median(latencies) * 1000, percentile(latencies, 0.95) * 1000
+    f50, f95 = statistics.median(floors) * 1000, percentile(floors, 0.95) * 1000
+    return [
+        f"{size:,}",
+        f"{len(matrix.fact_ids):,}",
+        f"{p50:.1f}",
+        f"{p95:.1f}",
+        f"{f50:.1f}",
+        f"{f95:.1f}",
+        f"{p50 / f50:.2f}",
+        f"{memory:.0f}",
+        f"{memory - before:+.0f}",
+        f"{build_seconds:.0f}",
+    ]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    encoders = xquad.CachedEncoders(xquad.CACHE_DIR / "vectors.npz")
+    english = [q.text for q in xquad.questions(xquad.load("en"))]
+    arabic = [q.text for q in xquad.questions(xquad.load("ar"))]
+    questions = [q for pair in zip(english, arabic, strict=True) for q in pair][: args.questions]
+    rows = [await measure(int(size), questions, encoders) for size in args.sizes.split(",")]
+    header = [
+        "articles",
+        "facts",
+        "p50 ms",
+        "p95 ms",
+        "floor p50 ms",
+        "floor p95 ms",
+        "p50 / floor",
+        "RSS MB after",
+        "RSS change while asking",
+        "build s",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if args.write:
+        write_section(
+            "latency",
+            report,
+            "python benchmarks/question_latency.py "
+            f"--sizes {args.sizes} --questions {args.questions} --write",
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
