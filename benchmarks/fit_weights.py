@@ -36,11 +36,11 @@ class Case:
     gold: int | None  # index into the signals' sentence arrays, None when unanswerable
 
 
-async def collect(pool: xquad.Pool, items: list[xquad.Question]) -> list[Case]:
+async def collect(pool: xquad.Pool, items: list[xquad.Question], language: str) -> list[Case]:
     cases = []
     position_of: dict[tuple[int, int, int], list[int]] = {}
     for question in items:
-        signals = await pool.knowledge.signals(question.text)
+        signals = await pool.knowledge.signals(question.text, language)
         assert signals is not None
         if not position_of:
             for index, sentence_id in enumerate(signals.sentence_ids):
@@ -162,14 +162,14 @@ async def main() -> None:
         settings: dict[str, list[Case]] = {}
         for language in (first, second):
             pools[language].knowledge.weights = weights
-            settings[f"en->{language}"] = await collect(pools[language], questions["en"])
+            settings[f"en->{language}"] = await collect(pools[language], questions["en"], "en")
             settings[f"{language}->{language}"] = await collect(
-                pools[language], questions[language]
+                pools[language], questions[language], language
             )
         store.knowledge.weights = weights
         store_cases = {}
         for language in ("en", first, second):
-            store_cases[language] = await collect(store, questions[language])
+            store_cases[language] = await collect(store, questions[language], language)
             settings[f"store {language}"] = store_cases[language]
         encoders.save()
         print(

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from bot.adapters.base import Adapter
 from bot.config import Settings
+from bot.delivery import DeliveryWorker
 from bot.router import Dispatcher
+from bot.scheduler import DigestScheduler
 from handlers import build_router
 from news.errors import UserError
 from news.ingest import from_bytes
@@ -86,17 +88,24 @@ async def run_bot(settings: Settings, *, console_only: bool = False) -> None:
                 loop.add_signal_handler(signum, stop.set)
         for adapter in adapters:
             await adapter.start()
-        log.info(
-            "ready in %.2f s: %s",
-            time.perf_counter() - started,
-            ", ".join(a.platform for a in adapters),
+        worker = DeliveryWorker(
+            db, {adapter.platform: adapter for adapter in adapters}, admins=settings.admin_keys
         )
-        waiters = [asyncio.create_task(stop.wait())] + [
-            asyncio.create_task(adapter.stopped.wait()) for adapter in adapters
-        ]
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for task in waiters:
-            task.cancel()
+        scheduler = DigestScheduler(
+            knowledge, worker, announce_empty=settings.announce_empty_digests
+        )
+        async with worker, scheduler:
+            log.info(
+                "ready in %.2f s: %s",
+                time.perf_counter() - started,
+                ", ".join(a.platform for a in adapters),
+            )
+            waiters = [asyncio.create_task(stop.wait())] + [
+                asyncio.create_task(adapter.stopped.wait()) for adapter in adapters
+            ]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in waiters:
+                task.cancel()
         for adapter in reversed(adapters):
             await adapter.stop()
         log.info("stopped")

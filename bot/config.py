@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(False, description="Allow fetching URLs on private networks.")
     fetch_timeout: float = Field(10.0, description="Seconds before a URL fetch gives up.")
     fetch_max_bytes: int = Field(2_000_000, description="Largest page or file accepted, in bytes.")
+    announce_empty_digests: bool = Field(
+        False, description="Post 'nothing new' when a digest has no new articles."
+    )
     examples_dir: str | None = Field(None, description="Sample articles loaded on first start.")
     log_level: str = Field("INFO", description="Logging level.")
 

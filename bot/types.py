@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -118,3 +119,58 @@ class Reply:
         return Reply(
             tuple(Paragraph((Text(p),)) for p in paragraphs), language=language, ephemeral=ephemeral
         )
+
+
+def reply_to_json(reply: Reply) -> str:
+    """Serialise a reply (for the delivery outbox)."""
+    blocks: list[dict[str, object]] = []
+    for block in reply.blocks:
+        if isinstance(block, Paragraph):
+            parts = [{"text": p.text, "style": p.style, "url": p.url} for p in block.parts]
+            blocks.append({"type": "paragraph", "parts": parts})
+        elif isinstance(block, Quote):
+            blocks.append({"type": "quote", "text": block.text})
+        else:
+            blocks.append(
+                {
+                    "type": "citation",
+                    "title": block.title,
+                    "source": block.source,
+                    "published": block.published,
+                    "url": block.url,
+                    "article_id": block.article_id,
+                }
+            )
+    return json.dumps(
+        {
+            "blocks": blocks,
+            "language": reply.language,
+            "buttons": [{"label": b.label, "data": b.data} for b in reply.buttons],
+        },
+        ensure_ascii=False,
+    )
+
+
+def reply_from_json(text: str) -> Reply:
+    """Read a reply written by ``reply_to_json``."""
+    data = json.loads(text)
+    blocks: list[Block] = []
+    for block in data["blocks"]:
+        if block["type"] == "paragraph":
+            blocks.append(
+                Paragraph(tuple(Text(p["text"], p["style"], p["url"]) for p in block["parts"]))
+            )
+        elif block["type"] == "quote":
+            blocks.append(Quote(block["text"]))
+        else:
+            blocks.append(
+                Citation(
+                    block["title"],
+                    block["source"],
+                    block["published"],
+                    block["url"],
+                    block["article_id"],
+                )
+            )
+    buttons = tuple(Button(b["label"], b["data"]) for b in data.get("buttons", []))
+    return Reply(tuple(blocks), language=data.get("language", "en"), buttons=buttons)

@@ -45,7 +45,7 @@ class RankWeights:
     translation_min_similarity: float = 0.6
     translations_per_word: int = 3
     kind: float = 0.3
-    abstain_coefficients: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    abstain_coefficients: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     abstain_bias: float = -3.0
     min_group_size: int = 30
 
@@ -127,6 +127,8 @@ class SentenceSignals:
     own: FloatArray  # (2, n): the sentence's own standardised cosine, USE and e5
     best: FloatArray  # (2, n): the best of the sentence and its clauses
     article: FloatArray  # (2, n): the article centroid's standardised cosine
+    raw_best: FloatArray  # (2, n): the best raw cosine of the sentence and its clauses
+    same_language: npt.NDArray[np.bool_]  # (n,): sentence stored in the question's language
     keywords: FloatArray  # (n,): BM25, scaled so the best in the store is 1
     translated: FloatArray  # (n,): BM25 of the question's words mapped to the other language
     kind_match: FloatArray  # (n,): 1 when the sentence carries what the question type asks for
@@ -196,6 +198,7 @@ def sentence_signals(
     translated_scores: dict[int, float],
     question_kinds: tuple[bool, bool, bool] = (False, False, False),
     min_group_size: int = 30,
+    question_language_group: int = -1,
 ) -> SentenceSignals:
     """Every signal for every sentence of the store."""
     layout = matrix.layout
@@ -205,9 +208,12 @@ def sentence_signals(
     best = np.empty((2, count), np.float32)
     fact_z = np.empty((2, len(matrix.fact_ids)), np.float32)
     article = np.empty((2, count), np.float32)
+    raw_best = np.empty((2, count), np.float32)
     encoders = ((matrix.use, query.use[0]), (matrix.e5, query.e5[0]))
     for row, (vectors, query_vector) in enumerate(encoders):
-        z = standardise_by_language(vectors @ query_vector, matrix.language_group, min_group_size)
+        cosines = vectors @ query_vector
+        raw_best[row] = np.maximum.reduceat(cosines, starts)
+        z = standardise_by_language(cosines, matrix.language_group, min_group_size)
         fact_z[row] = z
         own[row] = z[starts]  # a sentence's own fact comes first in its rows
         best[row] = np.maximum.reduceat(z, starts)
@@ -224,6 +230,8 @@ def sentence_signals(
         own=own,
         best=best,
         article=article,
+        raw_best=raw_best,
+        same_language=matrix.language_group[starts] == question_language_group,
         keywords=np.maximum.reduceat(fact_keywords, starts),
         translated=np.maximum.reduceat(fact_translated, starts),
         kind_match=np.maximum.reduceat(fact_match.astype(np.float32), starts),
@@ -291,7 +299,9 @@ def answer_features(signals: SentenceSignals, weights: RankWeights) -> npt.NDArr
 
     [fused score, its lead over the runner-up, its lead over the mean of the top ten, its best
     encoder agreement (min of the two encoders' clause-level z), its article's score, its
-    keyword and translated-keyword matches]
+    keyword and translated-keyword matches, its raw USE and e5 cosines (which do not shrink
+    with a small store as z-scores do), and whether it is in the question's language (raw
+    cosines run higher within one language)]
     """
     scores = fuse(signals, weights)
     order = np.argsort(-scores)
@@ -307,6 +317,9 @@ def answer_features(signals: SentenceSignals, weights: RankWeights) -> npt.NDArr
             signals.article[:, top].mean(),
             signals.keywords[top],
             signals.translated[top],
+            signals.raw_best[0, top],
+            signals.raw_best[1, top],
+            float(signals.same_language[top]),
         ],
         np.float64,
     )

@@ -193,8 +193,13 @@ class Knowledge:
         answered = bool(found) and answer.is_answer(signals, self.weights)
         return Answer(cleaned, language, answered=answered, facts=found)
 
-    async def signals(self, question: str) -> answer.SentenceSignals | None:
-        """Every ranking signal of every stored sentence for a (cleaned) question."""
+    async def signals(
+        self, question: str, language: str | None = None
+    ) -> answer.SentenceSignals | None:
+        """Every ranking signal of every stored sentence for a (cleaned) question.
+
+        ``language`` is the question's language when the caller knows it (else detected).
+        """
         matrix = await self._fact_matrix()
         if len(matrix.fact_ids) == 0:
             return None
@@ -208,6 +213,7 @@ class Knowledge:
             translated,
             answer.question_kinds(question),
             self.weights.min_group_size,
+            self._languages.get(language or detect_language(question), -1),
         )
 
     async def translate_terms(self, question: str) -> list[str]:

@@ -211,3 +211,19 @@ def _fact(row: aiosqlite.Row) -> Fact:
 
 def _json(values: tuple[str, ...]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
+
+
+async def articles_after(db: Database, after_id: int, limit: int = 500) -> list[Article]:
+    """Articles with an id greater than ``after_id`` (added later), oldest first."""
+    cursor = await db.connection.execute(
+        f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE a.id > ? ORDER BY a.id LIMIT ?",
+        (after_id, limit),
+    )
+    return [_article(row) for row in await cursor.fetchall()]
+
+
+async def last_article_id(db: Database) -> int:
+    """The id of the newest article (0 when none)."""
+    cursor = await db.connection.execute("SELECT COALESCE(MAX(id), 0) FROM articles")
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0

@@ -38,3 +38,12 @@ async def set_meta(db: Database, key: str, value: str) -> None:
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
+
+
+async def chat_timezone(db: Database, platform: str, chat_id: str) -> str | None:
+    """The time zone set for a chat, if any."""
+    cursor = await db.connection.execute(
+        "SELECT timezone FROM chats WHERE platform = ? AND chat_id = ?", (platform, chat_id)
+    )
+    row = await cursor.fetchone()
+    return row[0] if row else None

@@ -89,6 +89,46 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 3: digest subscriptions (the single source of truth for schedules) and the delivery outbox.
+    """
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL DEFAULT '',
+        schedule TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        keywords TEXT NOT NULL DEFAULT '[]',
+        language TEXT NOT NULL,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        paused_reason TEXT,
+        admins_told INTEGER NOT NULL DEFAULT 0,
+        last_period TEXT,
+        last_article_id INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (platform, chat_id, thread_id, schedule, keywords)
+    );
+    CREATE INDEX subscriptions_chat ON subscriptions(platform, chat_id, thread_id);
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+        period TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        platform TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL DEFAULT '',
+        reply TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        message_ids TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (subscription_id, period, part)
+    );
+    CREATE INDEX deliveries_pending ON deliveries(status, id);
+    """,
 ]
 
 

@@ -122,3 +122,17 @@ def concatenate_terms(first: TermRows, second: TermRows) -> TermRows:
         is_arabic=np.concatenate([first.is_arabic, second.is_arabic]),
         vectors=np.concatenate([first.vectors, second.vectors]),
     )
+
+
+async def articles_matching(db: Database, terms: list[str], article_ids: list[int]) -> set[int]:
+    """Which of these articles have a fact (or title / key name) matching any of the terms."""
+    expression = match_expression(terms)
+    if not expression or not article_ids:
+        return set()
+    marks = ",".join("?" * len(article_ids))
+    cursor = await db.connection.execute(
+        "SELECT DISTINCT f.article_id FROM facts_fts JOIN facts f ON f.id = facts_fts.rowid "
+        f"WHERE facts_fts MATCH ? AND f.article_id IN ({marks})",
+        (expression, *article_ids),
+    )
+    return {int(row[0]) for row in await cursor.fetchall()}

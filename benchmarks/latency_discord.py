@@ -1,0 +1,154 @@
+"""Latency of the Discord adapter: from an injected event to the reply arriving at the fake.
+
+Usage: python benchmarks/latency_discord.py [--rounds 1] [--warmup 10]
+
+Runs the real DiscordAdapter (real discord.py, real store with the sample articles, real
+encoders) against tests/fakes/discord_api.FakeDiscord on 127.0.0.1 and asks ~30 questions, in
+English and Arabic, three ways:
+
+* slash  -- INTERACTION_CREATE for /ask until the answer replaces the "thinking" placeholder
+            (also: until the defer, i.e. what the user sees as "newsbot is thinking…");
+* mention -- MESSAGE_CREATE "@newsbot question" in a guild channel until the reply is posted;
+* button  -- a press of "More from this article" until the article is shown.
+
+Prints median, p95 and max per path. The loopback network makes these the bot's own costs
+(gateway parsing, core, rendering, REST), not Discord's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.adapters.discord import DiscordAdapter
+from bot.app import EXAMPLES_DIR, load_examples
+from bot.config import Settings
+from bot.router import Dispatcher
+from handlers import build_router
+from news.knowledge import Knowledge
+from storage.db import Database
+from tests.fakes.discord_api import DEFAULT_BOT_ID, FAKE_TOKEN, FakeDiscord
+
+QUESTIONS = [
+    "How many GPUs did DeepSeek need to train V3?",
+    "What license is DeepSeek-R1 released under?",
+    "How much cheaper is DeepSeek's model to use?",
+    "Which platform did DeepSeek-R1 top in downloads?",
+    "Which OpenAI model does DeepSeek-R1 compare to?",
+    "Which chip makers did investors reconsider after DeepSeek?",
+    "How much did the Riverside reading room cost?",
+    "How long did the library reading room take to build?",
+    "Who is the director of the Riverside library?",
+    "How many desks does the reading room have?",
+    "When can visitors enter with their library card?",
+    "Is the Riverside reading room open at night?",
+    "What did ByteDance release?",
+    "Which models does UI-TARS beat?",
+    "What did Abraham Daniels say about Chinese labs?",
+    "Who owns TikTok?",
+    "What does UI-TARS do on a screen?",
+    "What did Kuaishou open to the public?",
+    "How much rain fell on the Green Valley lake?",
+    "When was the lake last full?",
+    "What did the farmer say about the lake?",
+    "كم وحدة معالجة رسومات احتاجت DeepSeek لتدريب V3؟",
+    "ما ترخيص نموذج DeepSeek-R1؟",
+    "كم كلّفت قاعة القراءة في مكتبة ريفرسايد؟",
+    "من هي مديرة مكتبة ريفرسايد؟",
+    "كم ملم من الأمطار هطلت على البحيرة؟",
+    "منذ متى لم تمتلئ بحيرة الوادي الأخضر؟",
+    "ماذا قال المزارع سالم الحربي؟",
+    "ما الذي أطلقته ByteDance؟",
+    "Who is the mayor of Paris?",
+]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def run(rounds: int, warmup: int = 10) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {
+        "slash: defer": [],
+        "slash: answer": [],
+        "mention: reply": [],
+        "button: article": [],
+    }
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "bench.db"
+        settings = Settings(
+            db=str(path),
+            discord_token=FAKE_TOKEN,
+            admins="",
+            questions_per_minute=1_000_000,
+            examples_dir=None,
+        )
+        async with Database(path) as db, FakeDiscord(token=FAKE_TOKEN) as fake:
+            knowledge = Knowledge(db)
+            await knowledge.warm_up()
+            await load_examples(knowledge, EXAMPLES_DIR)
+            await knowledge.warm_up()
+            # The encoders' first queries are slow (lazy initialisation inside the libraries);
+            # pay for that before timing. The core caches no answers, so this is only warm-up.
+            for question in QUESTIONS[:warmup]:
+                await knowledge.ask(question)
+            adapter = DiscordAdapter(
+                Dispatcher(build_router(), knowledge, settings), settings, guild_ready_timeout=0.05
+            )
+            async with adapter:
+                for _ in range(rounds):
+                    for question in QUESTIONS:
+                        await measure(fake, question, timings)
+    return timings
+
+
+async def measure(fake: FakeDiscord, question: str, timings: dict[str, list[float]]) -> None:
+    started = time.perf_counter()
+    payload = await fake.send_interaction("ask", {"question": question})
+    token = payload["token"]
+    await fake.wait_for(lambda: fake.interaction_responses(token))
+    timings["slash: defer"].append(time.perf_counter() - started)
+    [answer] = await fake.wait_for(lambda: fake.original_response_edits(token))
+    timings["slash: answer"].append(time.perf_counter() - started)
+
+    before = len(fake.channel_messages())
+    started = time.perf_counter()
+    await fake.send_message_create(content=f"<@{DEFAULT_BOT_ID}> {question}")
+    await fake.wait_for(before + 1)
+    timings["mention: reply"].append(time.perf_counter() - started)
+
+    buttons = [c for row in answer.get("components") or [] for c in row["components"]]
+    if buttons:
+        started = time.perf_counter()
+        click = await fake.send_component_interaction(buttons[0]["custom_id"], answer["id"])
+        await fake.wait_for(lambda: fake.interaction_responses(click["token"]))
+        timings["button: article"].append(time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=1, help="times each question is asked")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed questions first")
+    args = parser.parse_args()
+    timings = asyncio.run(run(args.rounds, args.warmup))
+    print(f"{'path':<18}{'n':>5}{'median ms':>12}{'p95 ms':>10}{'max ms':>10}")
+    for name, values in timings.items():
+        if not values:
+            continue
+        print(
+            f"{name:<18}{len(values):>5}{1000 * statistics.median(values):>12.1f}"
+            f"{1000 * percentile(values, 0.95):>10.1f}{1000 * max(values):>10.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

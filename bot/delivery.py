@@ -1,0 +1,247 @@
+"""Send the outbox: paced for each platform's limits, retried on floods, never dropped or doubled.
+
+Every digest message sits in the outbox (storage/deliveries.py) before it is sent and is marked
+sent once the platform accepts it; at start, whatever is still pending is sent. Only a crash
+between the platform's acceptance and our marking can repeat a message, and then only that one.
+
+Pacing follows the platforms' documented limits, a little under them so that no flood error is
+provoked: Telegram about 1 message/s per chat, 20/min per group and 30/s overall; Discord 5 per
+5 s per channel. A 429 is honoured (``retry_after``) and the message retried; a permanent refusal
+(bot removed, chat gone) pauses the subscription and tells the bot admins once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+from bot.adapters.base import Adapter, SendError
+from bot.i18n import message
+from bot.types import Conversation, Reply, reply_from_json
+from storage import deliveries as outbox
+from storage import subscriptions as subscription_store
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A platform's send limits, as minimum spacing."""
+
+    per_second_overall: float
+    chat_interval: float  # seconds between two messages to one private chat / channel
+    group_window: float  # seconds of the group window
+    group_burst: int  # messages allowed per group window
+
+    @staticmethod
+    def for_platform(platform: str) -> Limits:
+        """Limits with a small margin under the platform's documented ones."""
+        if platform == "discord":
+            return Limits(
+                per_second_overall=45.0, chat_interval=1.05, group_window=5.0, group_burst=5
+            )
+        return Limits(
+            per_second_overall=29.0, chat_interval=1.05, group_window=61.0, group_burst=20
+        )
+
+
+class Pacer:
+    """Hands out send slots so that a platform's limits are never exceeded."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._next_overall = 0.0
+        self._next_chat: dict[str, float] = {}
+        self._group_sends: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._lock = asyncio.Lock()
+
+    async def wait_turn(self, chat_key: str, is_group: bool) -> None:
+        """Sleep until a message to ``chat_key`` may be sent, and reserve that slot."""
+        async with self._lock:
+            now = self._clock()
+            slot = max(now, self._next_overall, self._next_chat.get(chat_key, 0.0))
+            if is_group:
+                window = self._group_sends[chat_key]
+                while window and window[0] <= slot - self.limits.group_window:
+                    window.popleft()
+                if len(window) >= self.limits.group_burst:
+                    slot = max(slot, window[0] + self.limits.group_window)
+                window.append(slot)
+            self._next_overall = slot + 1.0 / self.limits.per_second_overall
+            self._next_chat[chat_key] = slot + self.limits.chat_interval
+        delay = slot - self._clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def back_off(self, seconds: float) -> None:
+        """After a flood error, hold every send for ``seconds``."""
+        self._next_overall = max(self._next_overall, self._clock() + seconds)
+
+
+def is_group_chat(platform: str, chat_id: str) -> bool:
+    """Telegram groups and channels have negative ids; every Discord channel is shared."""
+    return platform == "discord" or chat_id.startswith("-")
+
+
+AdminNotifier = Callable[[str, str], Awaitable[None]]
+
+
+class DeliveryWorker:
+    """Sends pending outbox messages through the adapters; an async context manager."""
+
+    def __init__(
+        self,
+        db: Database,
+        adapters: dict[str, Adapter],
+        *,
+        admins: frozenset[str] = frozenset(),
+        concurrency: int = 8,
+        max_backoff: float = 60.0,
+    ) -> None:
+        self.db = db
+        self.adapters = adapters
+        self.admins = admins
+        self.concurrency = concurrency
+        self.max_backoff = max_backoff
+        self.pacers = {platform: Pacer(Limits.for_platform(platform)) for platform in adapters}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+
+    async def __aenter__(self) -> DeliveryWorker:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def start(self) -> None:
+        """Start sending (pending messages from before a restart go first)."""
+        self._task = asyncio.create_task(self._run(), name="delivery")
+        self.wake()
+
+    async def stop(self) -> None:
+        """Stop sending; unsent messages stay in the outbox for the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        """Look at the outbox now."""
+        self._wake.set()
+
+    async def drain(self) -> int:
+        """Send everything pending now; returns how many messages were sent."""
+        before = self.sent
+        while True:
+            batch = [d for d in await outbox.pending(self.db) if d.platform in self.adapters]
+            if not batch:
+                return self.sent - before
+            await self._send_batch(batch)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=30.0)
+            self._wake.clear()
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("delivery round failed; retrying shortly")
+                await asyncio.sleep(5.0)
+
+    async def _send_batch(self, batch: list[outbox.Delivery]) -> None:
+        # One queue per chat keeps a digest's parts in order; chats are served concurrently.
+        per_chat: dict[tuple[str, str, str], list[outbox.Delivery]] = {}
+        for delivery in batch:
+            key = (delivery.platform, delivery.chat_id, delivery.thread_id)
+            per_chat.setdefault(key, []).append(delivery)
+        queue: asyncio.Queue[list[outbox.Delivery]] = asyncio.Queue()
+        for chat in per_chat.values():
+            queue.put_nowait(chat)
+
+        async def worker() -> None:
+            while not queue.empty():
+                for delivery in queue.get_nowait():
+                    if not await self._deliver(delivery):
+                        break  # the subscription is paused: leave the rest of this chat's parts
+
+        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(per_chat)))))
+
+    async def _deliver(self, delivery: outbox.Delivery) -> bool:
+        """Send one message until it is accepted; False when the chat refused for good."""
+        adapter = self.adapters[delivery.platform]
+        pacer = self.pacers[delivery.platform]
+        conversation = Conversation(
+            delivery.platform,
+            delivery.chat_id,
+            delivery.thread_id or None,
+            is_private=not is_group_chat(delivery.platform, delivery.chat_id),
+        )
+        reply = reply_from_json(delivery.reply)
+        backoff = 1.0
+        while True:
+            await pacer.wait_turn(delivery.chat_id, conversation.is_private is False)
+            try:
+                message_ids = await adapter.send(conversation, reply)
+            except SendError as error:
+                if error.permanent:
+                    await self._pause(delivery, str(error))
+                    return False
+                await outbox.record_failure(self.db, delivery.id, str(error))
+                wait = error.retry_after if error.retry_after is not None else backoff
+                pacer.back_off(wait)
+                log.warning(
+                    "send to %s failed (%s); retrying in %.1f s", delivery.chat_id, error, wait
+                )
+                await asyncio.sleep(wait)
+                backoff = min(self.max_backoff, backoff * 2)
+                continue
+            await outbox.mark_sent(self.db, delivery.id, message_ids)
+            self.sent += 1
+            return True
+
+    async def _pause(self, delivery: outbox.Delivery, reason: str) -> None:
+        log.warning("digest #%d paused: %s", delivery.subscription_id, reason)
+        first_time = await subscription_store.pause(self.db, delivery.subscription_id, reason)
+        if first_time:
+            await self._tell_admins(delivery, reason)
+
+    async def _tell_admins(self, delivery: outbox.Delivery, reason: str) -> None:
+        text = message(
+            "admin_paused",
+            "en",
+            id=delivery.subscription_id,
+            platform=delivery.platform,
+            chat=delivery.chat_id,
+            reason=reason,
+        )
+        for admin in sorted(self.admins):
+            platform, _, user_id = admin.partition(":")
+            adapter = self.adapters.get(platform)
+            if adapter is None:
+                continue
+            try:
+                await adapter.send(Conversation(platform, user_id), Reply.text(text, language="en"))
+            except SendError as error:
+                log.warning(
+                    "could not tell admin %s about digest #%d: %s",
+                    admin,
+                    delivery.subscription_id,
+                    error,
+                )
