@@ -97,6 +97,32 @@ def coordinate_ascent(
     return best, best_score
 
 
+async def cosine_priors(
+    pools: list[xquad.Pool], questions: list[str]
+) -> tuple[tuple[tuple[float, float], ...], tuple[tuple[float, float], ...]]:
+    """Mean and std of question-fact and question-centroid cosines, per encoder."""
+    fact_values: list[list[np.ndarray]] = [[], []]
+    article_values: list[list[np.ndarray]] = [[], []]
+    for pool in pools:
+        matrix = await pool.knowledge._fact_matrix()
+        for question in questions:
+            query = pool.knowledge.encoders.query(question)
+            for row, (vectors, vector) in enumerate(
+                ((matrix.use, query.use[0]), (matrix.e5, query.e5[0]))
+            ):
+                fact_values[row].append(vectors @ vector)
+                article_values[row].append(matrix.layout.centroids[row] @ vector)
+
+    def stats(chunks: list[np.ndarray]) -> tuple[float, float]:
+        values = np.concatenate(chunks)
+        return round(float(values.mean()), 4), round(float(values.std()), 4)
+
+    return (
+        (stats(fact_values[0]), stats(fact_values[1])),
+        (stats(article_values[0]), stats(article_values[1])),
+    )
+
+
 def answer_features(signals: answer.SentenceSignals, weights: RankWeights) -> np.ndarray:
     """Features of the best sentence that say whether it answers (see news/answer.py)."""
     return answer.answer_features(signals, weights)
@@ -138,6 +164,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--languages", default="ru,de")
     parser.add_argument("--similarities", default="0.6,0.7")
+    parser.add_argument("--prior-strength", type=float, default=100.0)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     first, second = args.languages.split(",")
     for forbidden in ("ar", "en"):
@@ -156,9 +184,18 @@ async def main() -> None:
     )
     encoders.save()
     questions = {lang: xquad.questions(xquad.load(lang)) for lang in ("en", first, second)}
+    sample = [q.text for lang in ("en", first, second) for q in questions[lang][::10]]
+    fact_priors, article_priors = await cosine_priors([pools[first], pools[second]], sample)
+    print(f"fact_priors={fact_priors} article_priors={article_priors}", flush=True)
+    base = dataclasses.replace(
+        RankWeights(),
+        fact_priors=fact_priors,  # type: ignore[arg-type]
+        article_priors=article_priors,  # type: ignore[arg-type]
+        prior_strength=args.prior_strength,
+    )
     results = []
     for similarity in [float(v) for v in args.similarities.split(",")]:
-        weights = dataclasses.replace(RankWeights(), translation_min_similarity=similarity)
+        weights = dataclasses.replace(base, translation_min_similarity=similarity)
         settings: dict[str, list[Case]] = {}
         for language in (first, second):
             pools[language].knowledge.weights = weights
@@ -176,7 +213,7 @@ async def main() -> None:
             f"translation_min_similarity={similarity}: start {objective(settings, weights):.4f}",
             flush=True,
         )
-        best, score = coordinate_ascent(settings, weights)
+        best, score = coordinate_ascent(settings, weights, rounds=args.rounds)
         results.append((score, best, settings, store_cases))
     score, best, settings, store_cases = max(results, key=lambda item: item[0])
     print("\nper setting R@1 with the chosen weights:")

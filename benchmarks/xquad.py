@@ -40,8 +40,10 @@ class CachedEncoders(Encoders):
         if cache_file.exists():
             data = np.load(cache_file, allow_pickle=False)
             keys = json.loads(str(data["keys"]))
+            # Read each array once; rows are copied so no row keeps a whole array alive.
+            use, e5 = data["use"], data["e5"]
             for i, (is_query, digest) in enumerate(keys):
-                self._cache[(bool(is_query), digest)] = (data["use"][i], data["e5"][i])
+                self._cache[(bool(is_query), digest)] = (use[i].copy(), e5[i].copy())
 
     def save(self) -> None:
         if not self._dirty:

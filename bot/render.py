@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import quote
 from collections.abc import Callable
 
 from bot.bidi import base_direction, isolate
@@ -96,6 +97,11 @@ def render_telegram(reply: Reply, limit: int = TELEGRAM_LIMIT) -> list[str]:
 # --- Discord Markdown ----------------------------------------------------------------------
 
 
+def safe_url(url: str) -> str:
+    """A URL with the characters that could end a Markdown link (or a tag) percent-encoded."""
+    return quote(url, safe=":/?#!$&'*+,;=%~")
+
+
 def escape_discord(text: str) -> str:
     """Escape Markdown and mention syntax so user text is shown as typed."""
     return _DISCORD_SPECIAL.sub(r"\\\1", text)
@@ -110,7 +116,7 @@ def _dc_inline(part: Text, language: str) -> str:
     elif part.style == "code":
         text = f"`{part.text.replace('`', 'ˋ')}`"
     if part.url:
-        text = f"[{text}](<{part.url}>)"
+        text = f"[{text}](<{safe_url(part.url)}>)"
     return text
 
 
@@ -124,7 +130,7 @@ def discord_block(block: Block, language: str) -> str:
         )
     text = escape_discord(_bidi(_citation_text(block, language), language))
     if block.url:
-        text = f"[{text}](<{block.url}>)"
+        text = f"[{text}](<{safe_url(block.url)}>)"
     return f"— *{text}*"
 
 
@@ -161,23 +167,29 @@ def _fit_block(
     text = render_block(block, language)
     if len(text) <= limit:
         return [text]
-    source = (
-        plain_block(block, language)
-        if not isinstance(block, Paragraph)
-        else "".join(p.text for p in block.parts)
-    )
+    if isinstance(block, Quote):
+        source = block.text
+    elif isinstance(block, Paragraph):
+        source = "".join(p.text for p in block.parts)
+    else:
+        source = plain_block(block, language)
+
+    def piece_of(chunk: str) -> Block:
+        return Quote(chunk) if isinstance(block, Quote) else Paragraph((Text(chunk),))
+
     # Cut the unrendered text, then render each piece, so markup is never split in half.
     pieces: list[str] = []
     budget = max(100, limit // 2)
     while source:
         cut = _cut_point(source, budget)
         chunk, source = source[:cut].strip(), source[cut:].lstrip()
-        piece_block: Block = Quote(chunk) if isinstance(block, Quote) else Paragraph((Text(chunk),))
-        rendered = render_block(piece_block, language)
-        while len(rendered) > limit:  # escaping expanded it: halve until it fits
-            chunk = chunk[: len(chunk) // 2]
-            rendered = render_block(Paragraph((Text(chunk),)), language)
-        pieces.append(rendered)
+        rendered = render_block(piece_of(chunk), language)
+        while len(rendered) > limit:  # escaping expanded it: keep half, put the rest back
+            keep = len(chunk) // 2
+            chunk, source = chunk[:keep], chunk[keep:] + source
+            rendered = render_block(piece_of(chunk), language)
+        if chunk:
+            pieces.append(rendered)
     return pieces
 
 

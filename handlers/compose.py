@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import message
 from bot.types import Block, Button, Citation, Paragraph, Quote, Reply, Text
+from news.digest import key_facts
 from news.knowledge import Answer
 from storage.models import Article, Fact
 
@@ -67,14 +68,3 @@ def article_reply(article: Article, facts: list[Fact], language: str, limit: int
     ]
     blocks.extend(Quote(fact.text) for fact in key_facts(facts, limit))
     return Reply(tuple(blocks), language=language)
-
-
-def key_facts(facts: list[Fact], limit: int) -> list[Fact]:
-    """The most informative sentences: figures, quotes and claims first, then in reading order."""
-    weight = {"quote": 3, "claim": 3, "figure": 2, "event": 1, "statement": 0}
-    ranked = sorted(
-        enumerate(facts),
-        key=lambda item: (-(weight.get(item[1].kind, 0) + min(len(item[1].entities), 3)), item[0]),
-    )
-    chosen = sorted(ranked[:limit], key=lambda item: item[0])
-    return [fact for _, fact in chosen]

@@ -48,6 +48,11 @@ class RankWeights:
     abstain_coefficients: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     abstain_bias: float = -3.0
     min_group_size: int = 30
+    # Typical cosine (mean, std) of a question with any stored fact / article centroid, for
+    # USE and e5, measured on the fitting languages; small stores lean on them.
+    fact_priors: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 1.0), (0.0, 1.0))
+    article_priors: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 1.0), (0.0, 1.0))
+    prior_strength: float = 0.0
 
 
 DEFAULT_WEIGHTS = RankWeights()
@@ -177,17 +182,32 @@ def question_kinds(question: str) -> tuple[bool, bool, bool]:
 
 
 def standardise_by_language(
-    scores: FloatArray, language_group: IntArray, min_size: int
+    scores: FloatArray,
+    language_group: IntArray,
+    min_size: int,
+    prior: tuple[float, float] = (0.0, 1.0),
+    prior_strength: float = 0.0,
 ) -> FloatArray:
-    """z-score the scores within each stored language (the whole pool when a group is small)."""
+    """z-score the scores within each stored language (the whole pool when a group is small).
+
+    The mean and spread are shrunk toward ``prior`` as if ``prior_strength`` typical scores had
+    been seen too: in a store of a few articles the sample alone is too small to say what an
+    ordinary score is, and every z-score would be squeezed toward zero.
+    """
     result = np.empty_like(scores)
     sizes = np.bincount(language_group)
     groups = [language_group == code for code in np.flatnonzero(sizes)]
     if len(groups) > 1 and sizes[sizes > 0].min() < min_size:
         groups = [np.ones(len(scores), np.bool_)]
+    prior_mean, prior_std = prior
     for group in groups:
         values = scores[group]
-        result[group] = (values - values.mean()) / (values.std() + 1e-6)
+        count = len(values) + prior_strength
+        mean = (values.sum() + prior_strength * prior_mean) / count
+        spread = ((values - mean) ** 2).sum() + prior_strength * (
+            prior_std**2 + (prior_mean - mean) ** 2
+        )
+        result[group] = (values - mean) / (np.sqrt(spread / count) + 1e-6)
     return result
 
 
@@ -197,7 +217,7 @@ def sentence_signals(
     keyword_scores: dict[int, float],
     translated_scores: dict[int, float],
     question_kinds: tuple[bool, bool, bool] = (False, False, False),
-    min_group_size: int = 30,
+    weights: RankWeights = DEFAULT_WEIGHTS,
     question_language_group: int = -1,
 ) -> SentenceSignals:
     """Every signal for every sentence of the store."""
@@ -213,12 +233,22 @@ def sentence_signals(
     for row, (vectors, query_vector) in enumerate(encoders):
         cosines = vectors @ query_vector
         raw_best[row] = np.maximum.reduceat(cosines, starts)
-        z = standardise_by_language(cosines, matrix.language_group, min_group_size)
+        z = standardise_by_language(
+            cosines,
+            matrix.language_group,
+            weights.min_group_size,
+            weights.fact_priors[row],
+            weights.prior_strength,
+        )
         fact_z[row] = z
         own[row] = z[starts]  # a sentence's own fact comes first in its rows
         best[row] = np.maximum.reduceat(z, starts)
         by_article = standardise_by_language(
-            layout.centroids[row] @ query_vector, layout.article_language, 4
+            layout.centroids[row] @ query_vector,
+            layout.article_language,
+            4,
+            weights.article_priors[row],
+            weights.prior_strength / 10,
         )
         article[row] = by_article[layout.article_of_sentence]
     fact_keywords = _scaled(layout, keyword_scores, len(matrix.fact_ids))

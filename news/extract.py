@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 from news.text import Language, Span, detect_language, split_clauses, split_sentences
 
+# (?<![A-Za-z0-9]) rather than \b: a name glued to Arabic "و" ("وGoogle") has no word boundary.
 _LATIN_NAME = re.compile(
-    r"\b(?:[A-Z][\w.&'’-]*[A-Za-z0-9]|[A-Z]{2,}|[A-Z](?=[\w-]))"
+    r"(?<![A-Za-z0-9])(?:[A-Z][\w.&'’-]*[A-Za-z0-9]|[A-Z]{2,}|[A-Z](?=[\w-]))"
     r"(?:[ \t](?:of |de |al-|el |van |von )?(?:[A-Z][\w.&'’-]*[A-Za-z0-9]|[A-Z]{2,}|\d+[A-Za-z]*))*"
 )
 # Product names written like "o1" or "GPT-4o" start lower-case or with digits inside.
-_MODEL_NAME = re.compile(r"\b(?:[a-z]\d[\w-]*|[A-Za-z]+-\d[\w-]*)\b")
+_MODEL_NAME = re.compile(r"(?<![A-Za-z0-9])(?:[a-z]\d[\w-]*|[A-Za-z]+-\d[\w-]*)\b")
 _SENTENCE_START_WORDS = frozenset(
     [
         "The",
@@ -131,7 +132,8 @@ _DATE = re.compile(
 # Who said it. Each pattern captures the speaker; Arabic names are often Latin-script here.
 _NAME = (
     r"((?:[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|al-\w+|el\s+\w+))*)"
-    r"|(?:ال)?[\u0621-\u064A]+(?:\s+[\u0621-\u064A]+)?)"
+    # An Arabic noun may govern a Latin name ("مهندسو DeepSeek"): keep both.
+    r"|(?:ال)?[\u0621-\u064A]+(?:\s+(?:[\u0621-\u064A]+|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*))?)"
 )
 _SPEAKER_PATTERNS = [
     re.compile(

@@ -37,7 +37,9 @@ _HEADER_KEYS = {
     "language": "language",
     "author": "author",
 }
-_HEADER_LINE = re.compile(r"^\s*(?P<key>[A-Za-z]+)\s*[:\s]\s*(?P<value>.+?)\s*$")
+# "key: value"; the colon is required so that a first sentence such as "Title races..." stays
+# content (the sample's colon-less "date 2025-01-27" is read by _INLINE_DATE).
+_HEADER_LINE = re.compile(r"^\s*(?P<key>[A-Za-z]+)\s*:\s*(?P<value>.+?)\s*$")
 # The sample article starts "date 2025-01-27 <first sentence>" on one line.
 _INLINE_DATE = re.compile(r"^\s*(?:date|published)\s*:?\s*(\d{4}-\d{2}-\d{2})\s+", re.IGNORECASE)
 _AR_MONTH_NUMBERS = {
@@ -137,7 +139,10 @@ def from_html(html: str, *, url: str | None = None, **overrides: str | None) -> 
         document = extracted
     else:
         document = extracted.as_dict()
-    body = (document.get("text") or "").strip()
+    # trafilatura separates blocks by single newlines; a blank line keeps a headline or list item
+    # from running into the next sentence.
+    lines = (document.get("text") or "").splitlines()
+    body = "\n\n".join(line.strip() for line in lines if line.strip())
     if len(body) < MIN_ARTICLE_CHARS:
         raise UserError("I could not find any article text in that page.", key="no_article")
     published = overrides.get("published") or document.get("date") or _html_date(html)
@@ -190,6 +195,16 @@ async def from_url(
 
 async def fetch(url: str, policy: FetchPolicy) -> tuple[bytes, str, str]:
     """GET a URL safely; returns the body, its media type and the final URL after redirects."""
+    try:
+        async with asyncio.timeout(policy.timeout_seconds):
+            return await _fetch_following_redirects(url, policy)
+    except TimeoutError as error:
+        raise UserError(
+            "That page took too long to answer; try again later.", key="url_timeout"
+        ) from error
+
+
+async def _fetch_following_redirects(url: str, policy: FetchPolicy) -> tuple[bytes, str, str]:
     current = url
     async with httpx.AsyncClient(
         timeout=policy.timeout_seconds,
@@ -301,16 +316,18 @@ def _strip_markdown(text: str) -> tuple[str, str | None]:
     """Turn Markdown into plain prose; the first ``# heading`` becomes the title."""
     title: str | None = None
     text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
-    heading = re.search(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", text, flags=re.MULTILINE)
+    heading = re.search(r"^[ \t]{0,3}#[ \t]+(.+?)[ \t]*#*[ \t]*$", text, flags=re.MULTILINE)
     if heading:
         title = heading.group(1)
         text = text[: heading.start()] + text[heading.end() :]
-    text = re.sub(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", r"\1.", text, flags=re.MULTILINE)
+    text = re.sub(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", r"\1.", text, flags=re.MULTILINE)
     text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)
     text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"(\*\*|__|(?<!\w)\*(?!\s)|(?<!\w)_(?!\s)|`)", "", text)
-    text = re.sub(r"^\s{0,3}(?:[-*+]|\d+\.)\s+", "", text, flags=re.MULTILINE)
-    text = re.sub(r"^\s{0,3}>\s?", "", text, flags=re.MULTILINE)
+    text = re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
+    text = re.sub(r"(?<!\w)([*_])(?=\S)(.+?)(?<=\S)\1(?!\w)", r"\2", text)
+    text = text.replace("`", "")
+    text = re.sub(r"^[ \t]{0,3}(?:[-*+]|\d+\.)[ \t]+", "", text, flags=re.MULTILINE)
+    text = re.sub(r"^[ \t]{0,3}>[ \t]?", "", text, flags=re.MULTILINE)
     return text.strip(), title
 
 

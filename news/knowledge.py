@@ -96,6 +96,9 @@ class Knowledge:
     async def warm_up(self) -> None:
         """Load the encoders and the stored vectors now, so the first question is fast."""
         await asyncio.to_thread(self.encoders.load)
+        # One throwaway encoding: the first call of each model pays for its buffers.
+        await asyncio.to_thread(self.encoders.query, "warm up")
+        await asyncio.to_thread(self.encoders.words, ["warm"])
         await self._fact_matrix()
         await self._term_matrix()
 
@@ -212,7 +215,7 @@ class Knowledge:
             keywords,
             translated,
             answer.question_kinds(question),
-            self.weights.min_group_size,
+            self.weights,
             self._languages.get(language or detect_language(question), -1),
         )
 

@@ -1,0 +1,163 @@
+"""Answering from a store holding the sample article: ranking, abstaining, hostile questions.
+
+The ranking weights are being fitted while these tests are written, so they assert behaviour
+(which sentence comes first, whether the bot answers) and never exact scores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from news.embed import Encoders
+from news.errors import UserError
+from news.knowledge import MAX_QUESTION_CHARS, Answer, Knowledge, clean_question
+from storage.db import Database
+
+from .conftest import copy_db, table_counts
+
+
+@pytest.fixture
+def store(sample_store: Path, tmp_path: Path) -> Path:
+    return copy_db(sample_store, tmp_path / "store.db")
+
+
+async def _ask(path: Path, encoders: Encoders, question: str, top_k: int = 5) -> Answer:
+    async with Database(path) as db:
+        return await Knowledge(db, encoders).ask(question, top_k=top_k)
+
+
+def _check_shape(answer: Answer, top_k: int = 5) -> None:
+    assert 0 < len(answer.facts) <= top_k
+    scores = [found.score for found in answer.facts]
+    assert scores == sorted(scores, reverse=True)
+    for found in answer.facts:
+        assert found.fact.text
+        assert found.fact.text in found.fact.sentence or found.fact.text == found.fact.sentence
+        assert found.article.id == found.fact.article_id
+    # One fact per sentence: the ranking is by sentence.
+    sentences = [found.fact.sentence_id for found in answer.facts]
+    assert len(sentences) == len(set(sentences))
+
+
+@pytest.mark.xfail(reason="ranking weights being fitted", strict=False)
+async def test_claim_about_cost_finds_the_96_percent_fact(store: Path, encoders: Encoders) -> None:
+    answer = await _ask(store, encoders, "what did DeepSeek claim about cost?")
+    _check_shape(answer)
+    assert "96" in answer.facts[0].fact.sentence
+
+
+async def test_gpu_question_finds_the_2000_gpus_fact(store: Path, encoders: Encoders) -> None:
+    answer = await _ask(store, encoders, "How many GPUs did DeepSeek need to train V3?")
+    _check_shape(answer)
+    assert answer.language == "en"
+    assert "2000" in answer.facts[0].fact.sentence
+    assert answer.answered is True
+
+
+async def test_arabic_license_question_finds_mit(store: Path, encoders: Encoders) -> None:
+    answer = await _ask(store, encoders, "ما هو ترخيص DeepSeek-R1؟")
+    _check_shape(answer)
+    assert answer.language == "ar"
+    assert "MIT" in answer.facts[0].fact.sentence
+
+
+async def test_unrelated_question_abstains_but_returns_closest_facts(
+    store: Path, encoders: Encoders
+) -> None:
+    answer = await _ask(store, encoders, "Who won the 1998 football world cup final?")
+    assert answer.answered is False
+    _check_shape(answer)
+    assert answer.closest_articles()
+
+
+async def test_top_k_limits_the_facts(store: Path, encoders: Encoders) -> None:
+    answer = await _ask(store, encoders, "Which companies released open models?", top_k=2)
+    _check_shape(answer, top_k=2)
+    assert len(answer.facts) == 2
+
+
+async def test_empty_store_answers_nothing(tmp_path: Path, encoders: Encoders) -> None:
+    answer = await _ask(tmp_path / "empty.db", encoders, "What did DeepSeek claim?")
+    assert answer.answered is False
+    assert answer.facts == []
+
+
+# --- hostile and odd questions -------------------------------------------------------------------
+
+HOSTILE = [
+    pytest.param('"', id="quote"),
+    pytest.param("*", id="star"),
+    pytest.param("NEAR(", id="near"),
+    pytest.param("AND", id="and"),
+    pytest.param("-", id="minus"),
+    pytest.param('" OR "', id="or"),
+    pytest.param('DeepSeek" OR "x', id="quoted-or"),
+    pytest.param("NEAR(DeepSeek cost, 2) AND -NVIDIA*", id="near-expression"),
+    pytest.param("facts_fts MATCH '*'; DROP TABLE articles; --", id="sql"),
+    pytest.param("🤔🤔🔥", id="emoji"),
+    pytest.param("🤔 DeepSeek 🔥 cost?", id="emoji-words"),
+    pytest.param("\u2067what did DeepSeek claim about cost?\u2069", id="bidi-around"),
+    pytest.param("\u202ema\u202c\u200f\u2066\u2069", id="bidi-only"),
+    pytest.param("ما \u2066DeepSeek-R1\u2069 ؟\u200f", id="bidi-arabic"),
+    pytest.param("x" * 10_000, id="10000-chars"),
+    pytest.param("DeepSeek " * 1_200, id="10000-words"),
+    pytest.param("   \n\t  ", id="blank"),
+    pytest.param("", id="empty"),
+]
+
+
+@pytest.mark.parametrize("question", HOSTILE)
+async def test_hostile_questions_answer_abstain_or_refuse_clearly(
+    store: Path, encoders: Encoders, question: str
+) -> None:
+    before = table_counts(store)
+    try:
+        answer = await _ask(store, encoders, question)
+    except UserError as error:
+        assert error.key in ("empty_question", "question_too_long")
+        assert len(str(error)) > 10
+        if error.key == "question_too_long":
+            assert str(MAX_QUESTION_CHARS) in str(error)
+    else:
+        assert isinstance(answer.answered, bool)
+        assert answer.facts  # the store is not empty: closest facts are always returned
+        assert "\u2067" not in answer.question and "\u2069" not in answer.question
+    assert table_counts(store) == before
+
+
+@pytest.mark.parametrize(
+    ("question", "key"),
+    [
+        ("", "empty_question"),
+        ("🤔🤔", "empty_question"),
+        ('"', "empty_question"),
+        ("\u2067\u2069\u200f", "empty_question"),
+        ("x" * 10_000, "question_too_long"),
+    ],
+)
+def test_clean_question_refusals(question: str, key: str) -> None:
+    with pytest.raises(UserError) as caught:
+        clean_question(question)
+    assert caught.value.key == key
+
+
+def test_clean_question_strips_bidi_controls_and_spaces() -> None:
+    assert (
+        clean_question("  \u2067what   did\nDeepSeek\u2069 claim? ") == "what did DeepSeek claim?"
+    )
+
+
+async def test_asking_writes_nothing(store: Path, encoders: Encoders) -> None:
+    before = table_counts(store)
+    async with Database(store) as db:
+        knowledge = Knowledge(db, encoders)
+        for question in (
+            "what did DeepSeek claim about cost?",
+            "ما هو ترخيص DeepSeek-R1؟",
+            "NEAR(",
+            "Who won the 1998 football world cup final?",
+        ):
+            await knowledge.ask(question)
+    assert table_counts(store) == before

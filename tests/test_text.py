@@ -1,0 +1,182 @@
+"""news.text: normalisation, language detection, stemming, sentences and clauses."""
+
+from __future__ import annotations
+
+import pytest
+
+from news.ingest import from_text
+from news.text import (
+    Span,
+    detect_language,
+    index_terms,
+    normalize,
+    normalize_arabic,
+    split_clauses,
+    split_sentences,
+    stem,
+    strip_invisible,
+)
+
+# --- Arabic normalisation --------------------------------------------------------------------
+
+
+def test_normalize_arabic_removes_diacritics() -> None:
+    assert normalize_arabic("العَرَبِيَّةُ") == "العربية"
+    assert normalize_arabic("كَتَبَ") == "كتب"
+
+
+def test_normalize_arabic_removes_tatweel() -> None:
+    assert normalize_arabic("كتـــاب") == "كتاب"
+
+
+def test_normalize_arabic_unifies_alef_forms() -> None:
+    assert normalize_arabic("أحمد إسلام آمن ٱلله") == "احمد اسلام امن الله"
+
+
+def test_normalize_keeps_taa_marbuta_and_alef_maqsura_before_stemming() -> None:
+    # Folding ة/ى before the Snowball stemmer would hide the feminine and definite endings.
+    assert normalize("مدرسة") == "مدرسة"
+    assert normalize("مستشفى") == "مستشفى"
+
+
+def test_stem_folds_taa_marbuta_after_stemming() -> None:
+    # The definite feminine form loses both article and ending, as the indefinite one does...
+    assert stem(normalize("الشركة")) == stem(normalize("شركة"))
+    assert stem(normalize("المدرسة")) == stem(normalize("مدرسة"))
+    # ...and a ة the stemmer leaves in place is folded afterwards, so no stem keeps it.
+    assert stem("قطة") == "قطه"
+    assert "ى" not in stem("مستشفى")
+
+
+def test_normalize_digits_case_and_invisible_characters() -> None:
+    assert normalize("\u2067DeepSeek\u2069 ١٢٣") == "deepseek 123"
+    assert strip_invisible("a\u200bb\ufeffc") == "abc"
+
+
+# --- language detection ----------------------------------------------------------------------
+
+
+def test_detect_language_arabic() -> None:
+    assert detect_language("قال الرئيس إن الاقتصاد ينمو بسرعة هذا العام") == "ar"
+
+
+def test_detect_language_english() -> None:
+    assert detect_language("The central bank raised interest rates on Thursday.") == "en"
+
+
+def test_detect_language_arabic_with_latin_names() -> None:
+    text = "أعلنت شركة OpenAI عن نموذج GPT-4o الجديد بالتعاون مع Microsoft اليوم"
+    assert detect_language(text) == "ar"
+
+
+def test_detect_language_text_without_letters_defaults_to_english() -> None:
+    assert detect_language("12345 !!!") == "en"
+
+
+# --- sentences ---------------------------------------------------------------------------------
+
+
+def test_split_sentences_sample_has_17_sentences(sample_text: str) -> None:
+    draft = from_text(sample_text)
+    assert not draft.body.startswith("date")
+    sentences = split_sentences(draft.body, "ar")
+    assert len(sentences) == 17
+    for sentence in sentences:
+        assert draft.body[sentence.start : sentence.end] == sentence.text
+
+
+def test_split_sentences_english_abbreviations() -> None:
+    text = "Dr. Smith met Mr. Jones in the U.S. on Monday. They talked."
+    sentences = [span.text for span in split_sentences(text, "en")]
+    assert sentences == ["Dr. Smith met Mr. Jones in the U.S. on Monday.", "They talked."]
+
+
+def test_split_sentences_keeps_decimals() -> None:
+    text = "Prices rose 3.5 percent in May. They fell in June."
+    sentences = [span.text for span in split_sentences(text, "en")]
+    assert sentences == ["Prices rose 3.5 percent in May.", "They fell in June."]
+
+
+def test_split_sentences_arabic_punctuation() -> None:
+    text = "هل ارتفعت الأسعار؟ نعم، ارتفعت كثيرا. وماذا بعد!"
+    sentences = [span.text for span in split_sentences(text, "ar")]
+    assert sentences == ["هل ارتفعت الأسعار؟", "نعم، ارتفعت كثيرا.", "وماذا بعد!"]
+
+
+def test_split_sentences_heading_paragraph_is_its_own_sentence() -> None:
+    text = "Markets today\n\nStocks fell sharply on Friday. Bonds rose."
+    sentences = split_sentences(text, "en")
+    assert [span.text for span in sentences] == [
+        "Markets today",
+        "Stocks fell sharply on Friday.",
+        "Bonds rose.",
+    ]
+    for span in sentences:
+        assert text[span.start : span.end] == span.text
+
+
+# --- clauses -----------------------------------------------------------------------------------
+
+
+def _key_sentence(sample_text: str) -> tuple[str, Span]:
+    body = from_text(sample_text).body
+    matches = [span for span in split_sentences(body, "ar") if "96%" in span.text]
+    assert len(matches) == 1
+    return body, matches[0]
+
+
+def test_split_clauses_splits_the_key_sentence(sample_text: str) -> None:
+    body, sentence = _key_sentence(sample_text)
+    clauses = split_clauses(sentence)
+    assert len(clauses) >= 3
+    with_figure = [clause for clause in clauses if "96%" in clause.text]
+    assert len(with_figure) == 1
+    assert "وفقًا للشركة" in with_figure[0].text
+    for clause in clauses:
+        assert body[clause.start : clause.end] == clause.text
+        assert sentence.start <= clause.start < clause.end <= sentence.end
+
+
+def test_split_clauses_single_clause_sentence_gives_nothing() -> None:
+    text = "The bridge reopened on Monday."
+    assert split_clauses(Span(text, 0, len(text))) == []
+
+
+def test_split_clauses_english_conjunction() -> None:
+    text = "The company raised prices by ten percent, while its rivals kept theirs unchanged."
+    clauses = split_clauses(Span(text, 10, 10 + len(text)))
+    assert [clause.text for clause in clauses] == [
+        "The company raised prices by ten percent",
+        "while its rivals kept theirs unchanged.",
+    ]
+    assert clauses[0].start == 10
+
+
+# --- index terms -------------------------------------------------------------------------------
+
+
+def test_index_terms_stems_and_drops_english_stopwords() -> None:
+    assert index_terms("The companies are training their models") == ["compani", "train", "model"]
+
+
+def test_index_terms_stems_and_drops_arabic_stopwords() -> None:
+    terms = index_terms("المدرسة الكبيرة في المدينة")
+    assert "في" not in terms
+    assert terms == [stem("مدرسة"), stem("كبيرة"), stem("مدينة")]
+    assert all("ة" not in term for term in terms)
+
+
+def test_index_terms_keep_stopwords_when_asked() -> None:
+    assert "the" in index_terms("the bridge", keep_stopwords=True)
+
+
+def test_index_terms_hyphenated_names_whole_and_by_part() -> None:
+    terms = index_terms("DeepSeek-R1 model")
+    assert "deepseek-r1" in terms
+    assert "deepseek" in terms
+    assert "r1" in terms
+
+
+@pytest.mark.parametrize("text", ["", "   ", "!!! ???", "\u2067\u2069"])
+def test_index_terms_of_text_without_words_is_empty(text: str) -> None:
+    assert index_terms(text) == []
