@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import quote
 from collections.abc import Callable
+from urllib.parse import quote
 
 from bot.bidi import base_direction, isolate
 from bot.types import Block, Citation, Paragraph, Quote, Reply, Text
