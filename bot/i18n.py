@@ -58,6 +58,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "digest_nothing": "Nothing new since the last digest.",
         "digest_read_more": "More: /article {id}",
         "digest_preview_none": "No new articles for the next digest yet.",
+        "menu_subscribe": "Subscribe this chat to news digests",
+        "menu_unsubscribe": "Stop a digest",
+        "menu_subscriptions": "This chat's digests",
+        "menu_digest": "Preview the next digest",
         "admin_paused": "Digest #{id} for {platform} chat {chat} is paused: {reason}. It resumes when /subscribe is sent there again.",
     },
     "ar": {
@@ -107,6 +111,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "digest_nothing": "لا جديد منذ الملخص الأخير.",
         "digest_read_more": "المزيد: /article {id}",
         "digest_preview_none": "لا مقالات جديدة للملخص القادم بعد.",
+        "menu_subscribe": "اشترك في ملخصات الأخبار هنا",
+        "menu_unsubscribe": "إيقاف ملخص",
+        "menu_subscriptions": "ملخصات هذه المحادثة",
+        "menu_digest": "معاينة الملخص القادم",
     },
 }
 

@@ -37,14 +37,14 @@ class RankWeights:
     Fitted on XQuAD-R's other languages, never Arabic or English (benchmarks/fit_weights.py).
     """
 
-    use: float = 0.5
-    clause: float = 0.5
-    article: float = 0.35
-    keywords: float = 0.6
+    use: float = 0.3
+    clause: float = 0.25
+    article: float = 0.5
+    keywords: float = 1.0
     translated: float = 0.6
     translation_min_similarity: float = 0.6
     translations_per_word: int = 3
-    kind: float = 0.3
+    kind: float = 0.5
     abstain_coefficients: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     abstain_bias: float = -3.0
     min_group_size: int = 30

@@ -1,0 +1,62 @@
+"""The console adapter through its standard input and output: ``python -m bot run`` with no token."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_console(
+    tmp_path: Path, lines: list[str], command: str = "run"
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env["NEWSBOT_DB"] = str(tmp_path / "console.db")
+    return subprocess.run(
+        [sys.executable, "-m", "bot", command],
+        cwd=ROOT,
+        env=env,
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_run_without_tokens_chats_on_the_console_with_samples(tmp_path: Path) -> None:
+    result = run_console(
+        tmp_path,
+        [
+            "/articles",
+            "How many GPUs did DeepSeek need to train V3?",
+            "/article 1",
+            "/remove 1",
+            "/articles",
+        ],
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "newsbot console" in out
+    assert "Articles 1–4 of 4" in out  # the four sample articles were loaded on first start
+    assert "2000" in out  # the answer quotes the fact
+    assert "Removed article #1." in out  # the local user acts as admin
+    assert "Articles 1–3 of 3" in out
+    assert "ready in" in result.stderr  # logging goes to stderr, replies to stdout
+
+
+def test_samples_load_only_on_first_start(tmp_path: Path) -> None:
+    first = run_console(tmp_path, ["/remove 2"], command="console")
+    assert "Removed article #2." in first.stdout
+    second = run_console(tmp_path, ["/articles"], command="console")
+    assert "of 3:" in second.stdout  # the removed sample did not come back
+
+
+def test_bad_input_on_the_console_gets_a_message(tmp_path: Path) -> None:
+    result = run_console(tmp_path, ["/add", "/article abc", "/language xx", "/quit", "/help"])
+    assert "Send /add with the article's text" in result.stdout
+    assert "article number" in result.stdout
+    assert "/language ar or /language en" in result.stdout
+    assert "What you can do" not in result.stdout  # /quit ended the session before /help
