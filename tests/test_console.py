@@ -1,4 +1,4 @@
-"""The console adapter through its standard input and output: ``python -m bot run`` with no token."""
+"""The console adapter through standard input and output: ``python -m bot run``, no token."""
 
 from __future__ import annotations
 
