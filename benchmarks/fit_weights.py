@@ -165,7 +165,10 @@ async def main() -> None:
     parser.add_argument("--languages", default="ru,de")
     parser.add_argument("--similarities", default="0.6,0.7")
     parser.add_argument("--prior-strength", type=float, default=100.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="0: keep the current weights")
+    parser.add_argument(
+        "--store-only", action="store_true", help="only the mixed store (abstention, store R@1)"
+    )
     args = parser.parse_args()
     first, second = args.languages.split(",")
     for forbidden in ("ar", "en"):
@@ -197,7 +200,7 @@ async def main() -> None:
     for similarity in [float(v) for v in args.similarities.split(",")]:
         weights = dataclasses.replace(base, translation_min_similarity=similarity)
         settings: dict[str, list[Case]] = {}
-        for language in (first, second):
+        for language in () if args.store_only else (first, second):
             pools[language].knowledge.weights = weights
             settings[f"en->{language}"] = await collect(pools[language], questions["en"], "en")
             settings[f"{language}->{language}"] = await collect(

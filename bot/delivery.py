@@ -64,20 +64,29 @@ class Pacer:
         self._lock = asyncio.Lock()
 
     async def wait_turn(self, chat_key: str, is_group: bool) -> None:
-        """Sleep until a message to ``chat_key`` may be sent, and reserve that slot."""
+        """Sleep until a message to ``chat_key`` may be sent, and reserve that slot.
+
+        The chat's own limit is waited for first, without holding the overall rate: a chat that
+        must wait (a group's minute window) does not hold up every other chat.
+        """
         async with self._lock:
-            now = self._clock()
-            slot = max(now, self._next_overall, self._next_chat.get(chat_key, 0.0))
+            chat_slot = max(self._clock(), self._next_chat.get(chat_key, 0.0))
             if is_group:
                 window = self._group_sends[chat_key]
-                while window and window[0] <= slot - self.limits.group_window:
+                while window and window[0] <= chat_slot - self.limits.group_window:
                     window.popleft()
                 if len(window) >= self.limits.group_burst:
-                    slot = max(slot, window[0] + self.limits.group_window)
-                window.append(slot)
+                    chat_slot = max(chat_slot, window[0] + self.limits.group_window)
+                window.append(chat_slot)
+            self._next_chat[chat_key] = chat_slot + self.limits.chat_interval
+        await self._sleep_until(chat_slot)
+        async with self._lock:
+            slot = max(self._clock(), self._next_overall)
             self._next_overall = slot + 1.0 / self.limits.per_second_overall
-            self._next_chat[chat_key] = slot + self.limits.chat_interval
-        delay = slot - self._clock()
+        await self._sleep_until(slot)
+
+    async def _sleep_until(self, moment: float) -> None:
+        delay = moment - self._clock()
         if delay > 0:
             await asyncio.sleep(delay)
 
@@ -105,12 +114,14 @@ class DeliveryWorker:
         admins: frozenset[str] = frozenset(),
         concurrency: int = 8,
         max_backoff: float = 60.0,
+        max_attempts: int = 5,
     ) -> None:
         self.db = db
         self.adapters = adapters
         self.admins = admins
         self.concurrency = concurrency
         self.max_backoff = max_backoff
+        self.max_attempts = max_attempts
         self.pacers = {platform: Pacer(Limits.for_platform(platform)) for platform in adapters}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -171,20 +182,23 @@ class DeliveryWorker:
         for delivery in batch:
             key = (delivery.platform, delivery.chat_id, delivery.thread_id)
             per_chat.setdefault(key, []).append(delivery)
-        queue: asyncio.Queue[list[outbox.Delivery]] = asyncio.Queue()
-        for chat in per_chat.values():
-            queue.put_nowait(chat)
+        # Each chat's parts are sent in order, one task per chat at a time; the semaphore bounds
+        # how many sends are in flight, and a chat waiting for its own slot holds no other.
+        slots = asyncio.Semaphore(self.concurrency)
 
-        async def worker() -> None:
-            while not queue.empty():
-                for delivery in queue.get_nowait():
-                    if not await self._deliver(delivery):
-                        break  # the subscription is paused: leave the rest of this chat's parts
+        async def serve(chat: list[outbox.Delivery]) -> None:
+            for delivery in chat:
+                if not await self._deliver(delivery, slots):
+                    break  # paused or given up: leave the rest of this chat's parts
 
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(per_chat)))))
+        await asyncio.gather(*(serve(chat) for chat in per_chat.values()))
 
-    async def _deliver(self, delivery: outbox.Delivery) -> bool:
-        """Send one message until it is accepted; False when the chat refused for good."""
+    async def _deliver(self, delivery: outbox.Delivery, slots: asyncio.Semaphore) -> bool:
+        """Send one message until it is accepted; False when the chat refused for good.
+
+        Flood errors are retried for as long as they last; other failures up to
+        ``max_attempts`` times, after which the message is marked failed and admins are told.
+        """
         adapter = self.adapters[delivery.platform]
         pacer = self.pacers[delivery.platform]
         conversation = Conversation(
@@ -195,15 +209,22 @@ class DeliveryWorker:
         )
         reply = reply_from_json(delivery.reply)
         backoff = 1.0
+        failures = delivery.attempts
         while True:
             await pacer.wait_turn(delivery.chat_id, conversation.is_private is False)
             try:
-                message_ids = await adapter.send(conversation, reply)
+                async with slots:
+                    message_ids = await adapter.send(conversation, reply)
             except SendError as error:
                 if error.permanent:
                     await self._pause(delivery, str(error))
                     return False
                 await outbox.record_failure(self.db, delivery.id, str(error))
+                if error.retry_after is None:
+                    failures += 1
+                    if failures >= self.max_attempts:
+                        await self._give_up(delivery, str(error))
+                        return False
                 wait = error.retry_after if error.retry_after is not None else backoff
                 pacer.back_off(wait)
                 log.warning(
@@ -215,6 +236,12 @@ class DeliveryWorker:
             await outbox.mark_sent(self.db, delivery.id, message_ids)
             self.sent += 1
             return True
+
+    async def _give_up(self, delivery: outbox.Delivery, reason: str) -> None:
+        """A message that keeps failing (not a flood): mark it failed so the queue moves on."""
+        log.error("digest message %d failed %d times: %s", delivery.id, self.max_attempts, reason)
+        await outbox.mark_failed(self.db, delivery.id, reason)
+        await self._tell_admins(delivery, f"a message failed {self.max_attempts} times: {reason}")
 
     async def _pause(self, delivery: outbox.Delivery, reason: str) -> None:
         log.warning("digest #%d paused: %s", delivery.subscription_id, reason)

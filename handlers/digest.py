@@ -26,7 +26,7 @@ from news.schedule import (
 )
 from storage import subscriptions as subscription_store
 from storage.articles import last_article_id
-from storage.chats import chat_timezone
+from storage.chats import chat_timezone, set_chat_timezone
 
 router = Router()
 
@@ -51,9 +51,19 @@ async def subscribe(msg: Incoming, ctx: Context) -> Reply:
     """Subscribe this chat (or topic/thread) to digests, or resume a paused one."""
     words = ctx.args.split()
     schedule, rest = parse_schedule(words)
-    if rest and looks_like_timezone(rest[0]):
-        zone_name = str(parse_timezone(rest[0]))
-        rest = rest[1:]
+    zones = [word for word in rest if looks_like_timezone(word)]
+    if len(zones) > 1:
+        raise UserError(
+            "Give one time zone, for example: /subscribe daily 08:00 Africa/Cairo",
+            key="bad_timezone",
+            value=" ".join(zones),
+        )
+    if zones:
+        zone_name = str(parse_timezone(zones[0]))
+        rest = [word for word in rest if word != zones[0]]
+        await set_chat_timezone(
+            ctx.db, msg.conversation.platform, msg.conversation.chat_id, zone_name
+        )
     else:
         stored = await chat_timezone(ctx.db, msg.conversation.platform, msg.conversation.chat_id)
         zone_name = stored or "UTC"

@@ -35,6 +35,7 @@ _WEEKDAY_NAMES = {
 }
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _HOUR = timedelta(hours=1)
+_QUARTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,9 @@ def parse_schedule(words: list[str]) -> tuple[Schedule, list[str]]:
         return Schedule("weekly", at=at, weekday=_WEEKDAY_NAMES[words[1].lower()]), rest
     if head == "every":
         return _interval(words)
+    if head[:1].isdigit():  # "/subscribe 08:00 ...": a bare time means daily at that time
+        at, rest = _time_from(words, "daily 09:00")
+        return Schedule("daily", at=at), rest
     return Schedule("daily"), words
 
 
@@ -145,9 +149,7 @@ class Period:
 def latest_period(schedule: Schedule, zone: ZoneInfo, now: datetime) -> Period:
     """The most recent scheduled run at or before ``now`` (an aware datetime)."""
     if schedule.kind == "interval":
-        hours = int(now.timestamp() // 3600)
-        start = hours - hours % schedule.hours
-        return Period(f"h{start}/{schedule.hours}", datetime.fromtimestamp(start * 3600, UTC))
+        return _latest_interval(schedule.hours, zone, now)
     local_now = now.astimezone(zone)
     day = local_now.date()
     for _ in range(8):
@@ -162,9 +164,15 @@ def latest_period(schedule: Schedule, zone: ZoneInfo, now: datetime) -> Period:
 def next_run(schedule: Schedule, zone: ZoneInfo, now: datetime) -> datetime:
     """The first scheduled run strictly after ``now`` (UTC)."""
     if schedule.kind == "interval":
-        hours = int(now.timestamp() // 3600)
-        start = hours - hours % schedule.hours + schedule.hours
-        return datetime.fromtimestamp(start * 3600, UTC)
+        # Step forward in quarter hours (every zone's offset is a multiple of 15 minutes) until
+        # the latest run changes: that run is the next one.
+        current = _latest_interval(schedule.hours, zone, now).key
+        probe = now
+        while True:
+            probe += _QUARTER
+            candidate = _latest_interval(schedule.hours, zone, probe)
+            if candidate.key != current:
+                return candidate.due_at
     day = now.astimezone(zone).date()
     for _ in range(9):
         if schedule.kind == "daily" or day.weekday() == schedule.weekday:
@@ -173,6 +181,30 @@ def next_run(schedule: Schedule, zone: ZoneInfo, now: datetime) -> datetime:
                 return due
         day += timedelta(days=1)
     raise AssertionError("a weekly schedule always has a run within nine days")
+
+
+def _latest_interval(hours: int, zone: ZoneInfo, now: datetime) -> Period:
+    """Runs every ``hours`` on the local clock: from local midnight (hours dividing a day) or
+    every few days counted from 1970-01-01 (multi-day intervals)."""
+    local_now = now.astimezone(zone)
+    day = local_now.date()
+    if hours >= 24:
+        days = hours // 24
+        day -= timedelta(days=day.toordinal() % days)
+        due = _wall_clock(day, time(0, 0), zone)
+        if due > now:
+            day -= timedelta(days=days)
+            due = _wall_clock(day, time(0, 0), zone)
+        return Period(f"{day.isoformat()}/{hours}h", due)
+    for _ in range(2):
+        start_hour = local_now.hour - local_now.hour % hours if day == local_now.date() else 24 - hours
+        while start_hour >= 0:
+            due = _wall_clock(day, time(start_hour, 0), zone)
+            if due <= now:
+                return Period(f"{day.isoformat()}T{start_hour:02d}/{hours}h", due)
+            start_hour -= hours
+        day -= timedelta(days=1)
+    raise AssertionError("an interval schedule always has a run within two days")
 
 
 def _wall_clock(day: date, at: time, zone: ZoneInfo) -> datetime:

@@ -47,3 +47,13 @@ async def chat_timezone(db: Database, platform: str, chat_id: str) -> str | None
     )
     row = await cursor.fetchone()
     return row[0] if row else None
+
+
+async def set_chat_timezone(db: Database, platform: str, chat_id: str, timezone: str) -> None:
+    """Remember a chat's time zone (the default for its next subscriptions)."""
+    await db.connection.execute(
+        "INSERT INTO chats (platform, chat_id, timezone, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (platform, chat_id) DO UPDATE SET timezone = excluded.timezone, "
+        "updated_at = excluded.updated_at",
+        (platform, chat_id, timezone, utc_now()),
+    )

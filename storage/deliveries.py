@@ -108,3 +108,11 @@ async def count_by_status(db: Database) -> dict[str, int]:
     """How many outbox rows are in each status."""
     cursor = await db.connection.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status")
     return {row[0]: row[1] for row in await cursor.fetchall()}
+
+
+async def mark_failed(db: Database, delivery_id: int, error: str) -> None:
+    """Give up on a message that kept failing (it stays in the outbox, marked failed)."""
+    await db.connection.execute(
+        "UPDATE deliveries SET status = 'failed', last_error = ? WHERE id = ?",
+        (error[:500], delivery_id),
+    )
