@@ -184,8 +184,11 @@ def next_run(schedule: Schedule, zone: ZoneInfo, now: datetime) -> datetime:
 
 
 def _latest_interval(hours: int, zone: ZoneInfo, now: datetime) -> Period:
-    """Runs every ``hours`` on the local clock: from local midnight (hours dividing a day) or
-    every few days counted from 1970-01-01 (multi-day intervals)."""
+    """The latest run of an every-``hours`` schedule on the local clock.
+
+    Runs start at local midnight (hours dividing a day), or every few days counted from day one
+    of the calendar (multi-day intervals).
+    """
     local_now = now.astimezone(zone)
     day = local_now.date()
     if hours >= 24:
@@ -197,7 +200,8 @@ def _latest_interval(hours: int, zone: ZoneInfo, now: datetime) -> Period:
             due = _wall_clock(day, time(0, 0), zone)
         return Period(f"{day.isoformat()}/{hours}h", due)
     for _ in range(2):
-        start_hour = local_now.hour - local_now.hour % hours if day == local_now.date() else 24 - hours
+        today = day == local_now.date()
+        start_hour = local_now.hour - local_now.hour % hours if today else 24 - hours
         while start_hour >= 0:
             due = _wall_clock(day, time(start_hour, 0), zone)
             if due <= now:
