@@ -39,20 +39,43 @@ class RankWeights:
 
     use: float = 0.3
     clause: float = 0.25
-    article: float = 0.5
-    keywords: float = 1.0
-    translated: float = 0.6
+    article: float = 0.75
+    keywords: float = 0.3
+    translated: float = 0.0
     translation_min_similarity: float = 0.6
     translations_per_word: int = 3
-    kind: float = 0.5
-    abstain_coefficients: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    abstain_bias: float = -3.0
+    kind: float = 0.0
+    soft: float = 1.0
+    soft_candidates: int = 30
+    # Logistic rule over ``answer_features``, fitted on the Russian/German store; the bias sits
+    # 1.1 above the fitted one, where that store refused ~80% of its unanswerable questions and
+    # wrongly refused ~12% of its answerable ones (benchmarks/fit_weights.py --store-only).
+    abstain_coefficients: tuple[float, ...] = (
+        0.3111,
+        -0.3031,
+        0.2041,
+        0.0185,
+        0.5883,
+        0.5795,
+        0.2768,
+        -1.6037,
+        24.3812,
+        -1.928,
+        4.7251,
+    )
+    abstain_bias: float = -25.897
     min_group_size: int = 30
     # Typical cosine (mean, std) of a question with any stored fact / article centroid, for
     # USE and e5, measured on the fitting languages; small stores lean on them.
-    fact_priors: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 1.0), (0.0, 1.0))
-    article_priors: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 1.0), (0.0, 1.0))
-    prior_strength: float = 0.0
+    fact_priors: tuple[tuple[float, float], tuple[float, float]] = (
+        (0.0272, 0.0698),
+        (0.7233, 0.0305),
+    )
+    article_priors: tuple[tuple[float, float], tuple[float, float]] = (
+        (0.04, 0.0769),
+        (0.7688, 0.032),
+    )
+    prior_strength: float = 100.0
 
 
 DEFAULT_WEIGHTS = RankWeights()
@@ -137,6 +160,8 @@ class SentenceSignals:
     keywords: FloatArray  # (n,): BM25, scaled so the best in the store is 1
     translated: FloatArray  # (n,): BM25 of the question's words mapped to the other language
     kind_match: FloatArray  # (n,): 1 when the sentence carries what the question type asks for
+    soft: FloatArray  # (n,): word-level meaning overlap, standardised over the candidates
+    soft_raw: FloatArray  # (n,): the same overlap unstandardised (0 outside the candidates)
     fact_z: FloatArray  # (2, facts): per-fact standardised cosines, to pick the fact to quote
     fact_keywords: FloatArray  # (facts,): per-fact scaled BM25 plus translated BM25
     fact_sentence: IntArray  # (facts,): index of each fact's sentence in the arrays above
@@ -265,6 +290,8 @@ def sentence_signals(
         keywords=np.maximum.reduceat(fact_keywords, starts),
         translated=np.maximum.reduceat(fact_translated, starts),
         kind_match=np.maximum.reduceat(fact_match.astype(np.float32), starts),
+        soft=np.zeros(count, np.float32),  # filled in for the leading candidates by the caller
+        soft_raw=np.zeros(count, np.float32),
         fact_z=fact_z,
         fact_keywords=fact_keywords + fact_translated,
         fact_sentence=layout.sentence_of_fact,
@@ -293,6 +320,7 @@ def fuse(signals: SentenceSignals, weights: RankWeights) -> FloatArray:
     score += weights.keywords * signals.keywords
     score += weights.translated * signals.translated
     score += weights.kind * signals.kind_match
+    score += weights.soft * signals.soft
     fused: FloatArray = score.astype(np.float32)
     return fused
 
@@ -330,8 +358,8 @@ def answer_features(signals: SentenceSignals, weights: RankWeights) -> npt.NDArr
     [fused score, its lead over the runner-up, its lead over the mean of the top ten, its best
     encoder agreement (min of the two encoders' clause-level z), its article's score, its
     keyword and translated-keyword matches, its raw USE and e5 cosines (which do not shrink
-    with a small store as z-scores do), and whether it is in the question's language (raw
-    cosines run higher within one language)]
+    with a small store as z-scores do), whether it is in the question's language (raw
+    cosines run higher within one language), and its raw word-level overlap with the question]
     """
     scores = fuse(signals, weights)
     order = np.argsort(-scores)
@@ -350,6 +378,7 @@ def answer_features(signals: SentenceSignals, weights: RankWeights) -> npt.NDArr
             signals.raw_best[0, top],
             signals.raw_best[1, top],
             float(signals.same_language[top]),
+            signals.soft_raw[top],
         ],
         np.float64,
     )
@@ -359,6 +388,33 @@ def is_answer(signals: SentenceSignals, weights: RankWeights) -> bool:
     """Whether the best sentence is an answer, by the logistic rule fitted on other languages."""
     logit = float(answer_features(signals, weights) @ np.array(weights.abstain_coefficients))
     return logit + weights.abstain_bias >= 0.0
+
+
+def soft_match(
+    question_vectors: FloatArray,
+    word_weights: npt.NDArray[np.float64],
+    candidate_rows: list[list[int]],
+    term_vectors: FloatArray,
+) -> FloatArray:
+    """Word-level meaning overlap of each candidate sentence with the question.
+
+    The weighted mean, over question words, of each word's best similarity to any of the
+    sentence's words (rows of ``term_vectors``).
+    """
+    scores = np.zeros(len(candidate_rows), np.float32)
+    for index, rows in enumerate(candidate_rows):
+        if rows:
+            best = (question_vectors @ term_vectors[rows].T).max(axis=1)
+            scores[index] = float(best @ word_weights)
+    return scores
+
+
+def spread(raw: FloatArray, candidates: IntArray, count: int) -> FloatArray:
+    """Candidates' scores standardised among themselves; everyone else gets the lowest."""
+    z = (raw - raw.mean()) / (raw.std() + 1e-6)
+    result = np.full(count, float(z.min()) if len(z) else 0.0, np.float32)
+    result[candidates] = z
+    return result
 
 
 def concatenate(first: FactMatrix, second: FactMatrix) -> FactMatrix:

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from news import answer
 from news.embed import Encoders, shared_encoders
@@ -35,6 +36,16 @@ from storage.models import Article, Fact, NewArticle, NewFact
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionWords:
+    """A question's content words with their USE vectors and similarities to the vocabulary."""
+
+    words: list[str]
+    vectors: npt.NDArray[np.float32]
+    similarities: npt.NDArray[np.float32]  # (words, vocabulary)
+    terms: search.TermRows
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,20 +121,24 @@ class Knowledge:
         vocabulary = vocabulary_words(draft.body)
         known = await search.known_words(self.db, vocabulary)
         new_words = [word for word in vocabulary if word not in known]
-        record = await asyncio.to_thread(self._prepare, draft, added_by, new_words)
+        record = await asyncio.to_thread(self._prepare, draft, added_by, new_words, vocabulary)
         async with self._lock:
             article_id = await article_store.insert_article(self.db, record)
             if article_id is None:  # stored meanwhile by a concurrent add
                 existing = await article_store.find_by_hash(self.db, draft.content_hash)
                 assert existing is not None
                 return AddResult(existing, created=False)
-            await self._extend_matrices()
+            await self._extend_matrices(vocabulary)
         article = await article_store.get_article(self.db, article_id)
         assert article is not None
         return AddResult(article, created=True)
 
     def _prepare(
-        self, draft: ArticleDraft, added_by: str | None, new_words: list[str]
+        self,
+        draft: ArticleDraft,
+        added_by: str | None,
+        new_words: list[str],
+        vocabulary: list[str] | None = None,
     ) -> NewArticle:
         extracted = extract_facts(draft.body, draft.language)
         if not extracted.facts:
@@ -168,6 +183,7 @@ class Knowledge:
                 (word, stem(word), is_arabic_word(word), word_vectors[row].tobytes())
                 for row, word in enumerate(new_words)
             ),
+            vocabulary=tuple(vocabulary if vocabulary is not None else new_words),
         )
 
     async def remove(self, article_id: int) -> bool:
@@ -175,7 +191,9 @@ class Knowledge:
         async with self._lock:
             removed = await article_store.remove_article(self.db, article_id)
             if removed:
-                self._matrix = None  # rows leave the middle: reload in full on next use
+                # Rows leave the middle and word counts drop: reload in full on next use.
+                self._matrix = None
+                self._terms = None
         return removed
 
     async def ask(self, question: str, *, top_k: int = 5) -> Answer:
@@ -208,8 +226,9 @@ class Knowledge:
             return None
         query = await asyncio.to_thread(self.encoders.query, question)
         keywords = await search.keyword_scores(self.db, index_terms(question))
-        translated = await search.keyword_scores(self.db, await self.translate_terms(question))
-        return answer.sentence_signals(
+        question_words = await self._question_words(question)
+        translated = await search.keyword_scores(self.db, self.translate(question_words))
+        signals = answer.sentence_signals(
             matrix,
             query,
             keywords,
@@ -218,8 +237,24 @@ class Knowledge:
             self.weights,
             self._languages.get(language or detect_language(question), -1),
         )
+        await self._soft_match(signals, question_words)
+        return signals
 
     async def translate_terms(self, question: str) -> list[str]:
+        """Index terms near the question's words in meaning, in any language (see ``translate``)."""
+        return self.translate(await self._question_words(question))
+
+    async def _question_words(self, question: str) -> QuestionWords:
+        """The question's content words, their USE vectors and similarity to the vocabulary."""
+        terms = await self._term_matrix()
+        content = [w for w in dict.fromkeys(words(normalize(question))) if _is_content_word(w)]
+        if not content or len(terms.ids) == 0:
+            empty = np.zeros((0, len(terms.ids)), np.float32)
+            return QuestionWords([], np.zeros((0, 512), np.float32), empty, terms)
+        vectors = await asyncio.to_thread(self.encoders.words, content)
+        return QuestionWords(content, vectors, vectors @ terms.vectors.T, terms)
+
+    def translate(self, question_words: QuestionWords) -> list[str]:
         """Index terms near the question's words in meaning, in any language.
 
         USE's word vectors align across Arabic and English ("cost" lies next to "تكلفة"), so each
@@ -227,16 +262,10 @@ class Knowledge:
         neighbours become extra keywords. This lets keyword search cross languages, which plain
         BM25 cannot, and also catches other forms of a word ("trained", "تدريب").
         """
-        terms = await self._term_matrix()
-        content = [w for w in dict.fromkeys(words(normalize(question))) if _is_content_word(w)]
-        if not content or len(terms.ids) == 0:
-            return []
-        own_stems = {stem(word) for word in content}
-        vectors = await asyncio.to_thread(self.encoders.words, content)
-        similarities = vectors @ terms.vectors.T
+        terms = question_words.terms
+        own_stems = {stem(word) for word in question_words.words}
         found: list[str] = []
-        for row in range(len(content)):
-            scores = similarities[row]
+        for scores in question_words.similarities:
             best = np.argpartition(-scores, min(len(scores) - 1, 16))[:16]
             best = best[np.argsort(-scores[best])]
             picked = 0
@@ -251,6 +280,40 @@ class Knowledge:
                 picked += 1
         return found
 
+    async def _soft_match(
+        self, signals: answer.SentenceSignals, question_words: QuestionWords
+    ) -> None:
+        """Score the leading sentences by word-level meaning overlap with the question.
+
+        Each question word takes its best similarity to any word of the sentence (USE word
+        vectors, so across languages too), weighted by how rare the word is; only the leading
+        candidates of the first pass are scored, since this needs their words.
+        """
+        if not question_words.words:
+            return
+        first_pass = answer.fuse(signals, self.weights)
+        candidates = np.argsort(-first_pass)[: self.weights.soft_candidates]
+        texts = await article_store.sentence_texts(
+            self.db, [int(signals.sentence_ids[i]) for i in candidates]
+        )
+        terms = question_words.terms
+        rows = [
+            [
+                row
+                for word in dict.fromkeys(
+                    words(normalize(texts.get(int(signals.sentence_ids[i]), "")))
+                )
+                if (row := terms.row_of_word.get(word)) is not None
+            ]
+            for i in candidates
+        ]
+        nearest = np.argmax(question_words.similarities, axis=1)
+        article_total = float(len(np.unique(signals.article_ids)))
+        rarity = np.log((article_total + 1) / (terms.article_counts[nearest] + 1)) + 0.1
+        raw = answer.soft_match(question_words.vectors, rarity / rarity.sum(), rows, terms.vectors)
+        signals.soft = answer.spread(raw, candidates, len(first_pass))
+        signals.soft_raw[candidates] = raw
+
     async def _fact_matrix(self) -> answer.FactMatrix:
         if self._matrix is None:
             self._matrix = self._as_matrix(await search.load_vectors(self.db))
@@ -261,14 +324,19 @@ class Knowledge:
             self._terms = await search.load_terms(self.db)
         return self._terms
 
-    async def _extend_matrices(self) -> None:
-        """Append the rows stored since the matrices were loaded (cheaper than a reload)."""
+    async def _extend_matrices(self, vocabulary: list[str]) -> None:
+        """Append the rows stored since the matrices were loaded (cheaper than a reload).
+
+        ``vocabulary`` is the new article's words, whose article counts went up by one.
+        """
         if self._matrix is not None:
             last = int(self._matrix.fact_ids[-1]) if len(self._matrix.fact_ids) else 0
             fresh = self._as_matrix(await search.load_vectors(self.db, after_fact_id=last))
             self._matrix = answer.concatenate(self._matrix, fresh)
         if self._terms is not None:
             last = int(self._terms.ids[-1]) if len(self._terms.ids) else 0
+            old_rows = [self._terms.row_of_word.get(word) for word in vocabulary]
+            self._terms.article_counts[[row for row in old_rows if row is not None]] += 1
             self._terms = search.concatenate_terms(
                 self._terms, await search.load_terms(self.db, after_id=last)
             )

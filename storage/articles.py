@@ -54,7 +54,7 @@ async def insert_article(db: Database, article: NewArticle) -> int | None:
             return None
         cursor = await connection.execute(
             "INSERT INTO articles (title, source, url, language, published, added_by, added_at, "
-            "content_hash, body, key_entities) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "content_hash, body, key_entities, vocabulary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article.title,
                 article.source,
@@ -66,6 +66,7 @@ async def insert_article(db: Database, article: NewArticle) -> int | None:
                 article.content_hash,
                 article.body,
                 json.dumps(list(article.key_entities), ensure_ascii=False),
+                json.dumps(list(article.vocabulary), ensure_ascii=False),
             ),
         )
         article_id = cursor.lastrowid
@@ -113,12 +114,30 @@ async def insert_article(db: Database, article: NewArticle) -> int | None:
             "INSERT OR IGNORE INTO terms (word, stem, is_arabic, use_vector) VALUES (?, ?, ?, ?)",
             [(word, stem, int(arabic), vector) for word, stem, arabic, vector in article.new_terms],
         )
+        await _count_vocabulary(connection, list(article.vocabulary), +1)
     return article_id
+
+
+async def _count_vocabulary(connection: aiosqlite.Connection, words: list[str], step: int) -> None:
+    """Add ``step`` to the article count of each word (how rare a word is, for weighting)."""
+    for start in range(0, len(words), 500):
+        chunk = words[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        await connection.execute(
+            f"UPDATE terms SET articles = MAX(0, articles + ?) WHERE word IN ({marks})",
+            (step, *chunk),
+        )
 
 
 async def remove_article(db: Database, article_id: int) -> bool:
     """Remove an article, its facts, index rows and vectors in one transaction."""
     async with db.transaction() as connection:
+        cursor = await connection.execute(
+            "SELECT vocabulary FROM articles WHERE id = ?", (article_id,)
+        )
+        row = await cursor.fetchone()
+        if row is not None:
+            await _count_vocabulary(connection, json.loads(row[0]), -1)
         # FTS5 rows are not covered by foreign keys, so they go first, explicitly.
         await connection.execute(
             "DELETE FROM facts_fts WHERE rowid IN (SELECT id FROM facts WHERE article_id = ?)",
@@ -211,6 +230,18 @@ def _fact(row: aiosqlite.Row) -> Fact:
 
 def _json(values: tuple[str, ...]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
+
+
+async def sentence_texts(db: Database, sentence_ids: Iterable[int]) -> dict[int, str]:
+    """Texts of the given sentences."""
+    wanted = sorted(set(sentence_ids))
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    cursor = await db.connection.execute(
+        f"SELECT id, text FROM sentences WHERE id IN ({marks})", wanted
+    )
+    return {int(row[0]): row[1] for row in await cursor.fetchall()}
 
 
 async def articles_after(db: Database, after_id: int, limit: int = 500) -> list[Article]:

@@ -28,7 +28,8 @@ MIGRATIONS: list[str] = [
         added_at TEXT NOT NULL,
         content_hash TEXT NOT NULL UNIQUE,
         body TEXT NOT NULL,
-        key_entities TEXT NOT NULL DEFAULT '[]'
+        key_entities TEXT NOT NULL DEFAULT '[]',
+        vocabulary TEXT NOT NULL DEFAULT '[]'
     );
     CREATE INDEX articles_added_at ON articles(added_at);
     CREATE TABLE sentences (
@@ -71,7 +72,8 @@ MIGRATIONS: list[str] = [
         word TEXT NOT NULL UNIQUE,
         stem TEXT NOT NULL,
         is_arabic INTEGER NOT NULL,
-        use_vector BLOB NOT NULL
+        use_vector BLOB NOT NULL,
+        articles INTEGER NOT NULL DEFAULT 0
     );
     """,
     # 2: per-chat preferences and small key-value facts about the store itself.

@@ -60,6 +60,8 @@ class NewArticle:
     facts: tuple[NewFact, ...]
     # Vocabulary words not stored before: (word, stem, is_arabic, USE vector as float16 bytes).
     new_terms: tuple[tuple[str, str, bool, bytes], ...] = ()
+    # Every distinct content word of the article (counted in the vocabulary's article counts).
+    vocabulary: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -92,15 +92,24 @@ class TermRows:
     """The vocabulary's word vectors (USE), for mapping question words across languages."""
 
     ids: npt.NDArray[np.int64]
+    words: list[str]
     stems: list[str]
     is_arabic: npt.NDArray[np.bool_]
+    article_counts: npt.NDArray[np.float32]  # in how many articles each word occurs
     vectors: npt.NDArray[np.float32]
+    row_of_word: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.row_of_word:
+            self.row_of_word = {word: row for row, word in enumerate(self.words)}
 
 
 async def load_terms(db: Database, after_id: int = 0) -> TermRows:
     """Vocabulary rows with id greater than ``after_id``."""
     cursor = await db.connection.execute(
-        "SELECT id, stem, is_arabic, use_vector FROM terms WHERE id > ? ORDER BY id", (after_id,)
+        "SELECT id, stem, is_arabic, use_vector, word, articles FROM terms WHERE id > ? "
+        "ORDER BY id",
+        (after_id,),
     )
     rows = list(await cursor.fetchall())
     vectors = np.empty((len(rows), 512), np.float32)
@@ -108,8 +117,10 @@ async def load_terms(db: Database, after_id: int = 0) -> TermRows:
         vectors[index] = np.frombuffer(row[3], np.float16)
     return TermRows(
         ids=np.fromiter((row[0] for row in rows), np.int64, len(rows)),
+        words=[row[4] for row in rows],
         stems=[row[1] for row in rows],
         is_arabic=np.fromiter((bool(row[2]) for row in rows), np.bool_, len(rows)),
+        article_counts=np.fromiter((row[5] for row in rows), np.float32, len(rows)),
         vectors=vectors,
     )
 
@@ -118,8 +129,10 @@ def concatenate_terms(first: TermRows, second: TermRows) -> TermRows:
     """Rows of ``first`` followed by rows of ``second``."""
     return TermRows(
         ids=np.concatenate([first.ids, second.ids]),
+        words=first.words + second.words,
         stems=first.stems + second.stems,
         is_arabic=np.concatenate([first.is_arabic, second.is_arabic]),
+        article_counts=np.concatenate([first.article_counts, second.article_counts]),
         vectors=np.concatenate([first.vectors, second.vectors]),
     )
 
