@@ -54,7 +54,8 @@ async def insert_article(db: Database, article: NewArticle) -> int | None:
             return None
         cursor = await connection.execute(
             "INSERT INTO articles (title, source, url, language, published, added_by, added_at, "
-            "content_hash, body, key_entities, vocabulary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "content_hash, body, key_entities, vocabulary) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article.title,
                 article.source,
