@@ -56,7 +56,9 @@ async def build_store(path: Path, size: int, encoders: xquad.CachedEncoders) -> 
         draft = ArticleDraft(paragraph.title, paragraph.context, language)  # type: ignore[arg-type]
         words = vocabulary_words(draft.body)
         known = await search.known_words(db, words)
-        records.append(knowledge._prepare(draft, None, [w for w in words if w not in known]))
+        records.append(
+            knowledge._prepare(draft, None, [w for w in words if w not in known], words)
+        )
     encoders.save()
     for copy in range(size):
         record = records[copy % len(records)]

@@ -10,7 +10,12 @@ Scoring, per question:
 3. An article-level score (the question against the article's centroid) is added, so a fact
    whose sentence says "it" is still found through what its article is about.
 4. BM25 over stemmed terms (and the article's title and key names) adds a keyword signal.
-5. The answer is given only when a logistic rule over how far the best sentence stands out says so.
+5. The leading sentences are re-scored by word-level meaning overlap: each question word's best
+   USE word-vector similarity to the sentence's words, weighted by rarity (``soft_match``).
+   This is what most separates the answer from its neighbours in the same article, and it
+   works across languages, where plain keywords cannot.
+6. The answer is given only when a logistic rule over how far the best sentence stands out says
+   so (``is_answer``); otherwise the reply says so and offers the closest articles.
 
 The signals are computed once (``sentence_signals``) and fused by ``fuse``, so the weights can be
 fitted on other languages' data without recomputing anything (benchmarks/fit_weights.py).
