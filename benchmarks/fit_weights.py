@@ -170,6 +170,11 @@ async def main() -> None:
     parser.add_argument(
         "--store-only", action="store_true", help="only the mixed store (abstention, store R@1)"
     )
+    parser.add_argument(
+        "--more-stores",
+        default="",
+        help="extra even,odd language pairs (e.g. es,ru) whose stores join the abstention fit",
+    )
     args = parser.parse_args()
     first, second = args.languages.split(",")
     for forbidden in ("ar", "en"):
@@ -224,6 +229,19 @@ async def main() -> None:
     for name, cases in settings.items():
         print(f"  {name}: {recall_at_1(cases, best):.3f}")
     all_store = [case for cases in store_cases.values() for case in cases]
+    for pair in filter(None, args.more_stores.split(";")):
+        even, odd = pair.split(",")
+        if {"ar", "en"} & {even, odd}:
+            sys.exit("Arabic and English are the held-out evaluation: fit on other languages")
+        extra = await xquad.build_pool(
+            xquad.CACHE_DIR / f"store-{even}-{odd}.db", encoders, store_sources(even, odd)
+        )
+        extra.knowledge.weights = best
+        for language in ("en", even, odd):
+            asked = xquad.questions(xquad.load(language))
+            all_store += await collect(extra, asked, language)
+        encoders.save()
+        await extra.knowledge.db.close()
     coefficients, bias = fit_abstention(all_store, best)
     print(f"\nabstention coefficients {np.round(coefficients, 4).tolist()} bias {bias:.4f}")
     print("threshold | unanswerable answered false | answerable wrongly false")
