@@ -48,6 +48,9 @@ async def main() -> None:
     items = drafts(args.articles)
     encoders = Encoders()
     encoders.load()
+    # First calls of each model pay for buffers; neither measurement below should.
+    encoders.passages(["warm up", "تسخين"])
+    encoders.words(["warm", "up"])
 
     # Encoders alone, on the same texts ingestion will encode.
     facts = [[f.text for f in extract_facts(d.body, d.language).facts] for d in items]

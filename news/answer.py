@@ -126,6 +126,11 @@ class Layout:
     article_language: IntArray  # language group of each article (of its first sentence)
     centroids: tuple[FloatArray, FloatArray]  # normalised mean sentence vector per article
 
+    @property
+    def article_count(self) -> int:
+        """How many articles the matrix holds."""
+        return len(self.article_language)
+
     @staticmethod
     def of(matrix: FactMatrix) -> Layout:
         """Derive the layout."""
@@ -332,10 +337,19 @@ def fuse(signals: SentenceSignals, weights: RankWeights) -> FloatArray:
     return fused
 
 
+def top_indices(scores: FloatArray, count: int) -> IntArray:
+    """Indices of the ``count`` largest scores, largest first (no full sort)."""
+    count = min(count, len(scores))
+    if count == 0:
+        return np.zeros(0, np.intp)
+    part = np.argpartition(-scores, count - 1)[:count]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
 def rank(signals: SentenceSignals, weights: RankWeights, limit: int = 5) -> list[SentenceScore]:
     """The ``limit`` best sentences, best first, each with the fact to quote."""
     scores = fuse(signals, weights)
-    top = np.argsort(-scores, kind="stable")[:limit]
+    top = top_indices(scores, limit)
     # The fact quoted is the clause (or the sentence itself) whose own fused score is best.
     keyword_weight = (weights.keywords + weights.translated) / 2
     ranked = []
@@ -369,7 +383,7 @@ def answer_features(signals: SentenceSignals, weights: RankWeights) -> npt.NDArr
     cosines run higher within one language), and its raw word-level overlap with the question]
     """
     scores = fuse(signals, weights)
-    order = np.argsort(-scores)
+    order = top_indices(scores, 10)
     top = order[0]
     runner_up = scores[order[1]] if len(order) > 1 else scores[top] - 1.0
     top_ten = scores[order[:10]].mean()

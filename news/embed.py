@@ -35,18 +35,21 @@ class Embeddings:
 
 
 class Encoders:
-    """Both encoders behind one lock (the e5 engine is not re-entrant)."""
+    """Both encoders, loaded once and shared."""
 
     def __init__(self) -> None:
         # Both libraries are untyped; their models are held as Any.
         self._use: Any = None
         self._e5: Any = None
-        self._lock = threading.Lock()
+        # One lock per model (neither engine is re-entrant), so the two can run side by side.
+        self._load_lock = threading.Lock()
+        self._use_lock = threading.Lock()
+        self._e5_lock = threading.Lock()
         self.load_seconds = 0.0
 
     def load(self) -> None:
         """Load both models now (idempotent)."""
-        with self._lock:
+        with self._load_lock:
             if self._use is not None:
                 return
             started = time.perf_counter()
@@ -69,7 +72,7 @@ class Encoders:
         self.load()
         if not words:
             return np.zeros((0, USE_DIM), np.float32)
-        with self._lock:
+        with self._use_lock:
             vectors = self._use.encode(words)
         return np.asarray(vectors, dtype=np.float32).reshape(len(words), USE_DIM)
 
@@ -82,11 +85,11 @@ class Encoders:
         if not texts:
             return Embeddings(np.zeros((0, USE_DIM), np.float32), np.zeros((0, E5_DIM), np.float32))
         clipped = [text[:_MAX_CHARS] for text in texts]
-        with self._lock:
+        with self._use_lock:
             use = np.asarray(self._use.encode(clipped), dtype=np.float32)
-            e5_model = self._e5
+        with self._e5_lock:
             e5 = np.asarray(
-                e5_model.query(clipped) if is_query else e5_model.passage(clipped),
+                self._e5.query(clipped) if is_query else self._e5.passage(clipped),
                 dtype=np.float32,
             )
         return Embeddings(use.reshape(len(texts), USE_DIM), e5.reshape(len(texts), E5_DIM))

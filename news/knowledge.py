@@ -224,9 +224,14 @@ class Knowledge:
         matrix = await self._fact_matrix()
         if len(matrix.fact_ids) == 0:
             return None
-        query = await asyncio.to_thread(self.encoders.query, question)
+        # Encoding the question, its words and the keyword search run side by side.
+        query_task = asyncio.create_task(asyncio.to_thread(self.encoders.query, question))
+        words_task = asyncio.create_task(self._question_words(question))
         keywords = await search.keyword_scores(self.db, index_terms(question))
-        question_words = await self._question_words(question)
+        query = await query_task
+        question_words = await words_task
+        # Ranking gives translated keywords no weight since soft matching came, but the
+        # abstention rule still reads them.
         translated = await search.keyword_scores(self.db, self.translate(question_words))
         signals = answer.sentence_signals(
             matrix,
@@ -292,7 +297,7 @@ class Knowledge:
         if not question_words.words:
             return
         first_pass = answer.fuse(signals, self.weights)
-        candidates = np.argsort(-first_pass)[: self.weights.soft_candidates]
+        candidates = answer.top_indices(first_pass, self.weights.soft_candidates)
         texts = await article_store.sentence_texts(
             self.db, [int(signals.sentence_ids[i]) for i in candidates]
         )
@@ -308,7 +313,7 @@ class Knowledge:
             for i in candidates
         ]
         nearest = np.argmax(question_words.similarities, axis=1)
-        article_total = float(len(np.unique(signals.article_ids)))
+        article_total = float((await self._fact_matrix()).layout.article_count)
         rarity = np.log((article_total + 1) / (terms.article_counts[nearest] + 1)) + 0.1
         raw = answer.soft_match(question_words.vectors, rarity / rarity.sum(), rows, terms.vectors)
         signals.soft = answer.spread(raw, candidates, len(first_pass))
