@@ -264,7 +264,7 @@ class DeliveryWorker:
             if adapter is None:
                 continue
             try:
-                await adapter.send(Conversation(platform, user_id), Reply.text(text, language="en"))
+                await adapter.notify_user(user_id, Reply.text(text, language="en"))
             except SendError as error:
                 log.warning(
                     "could not tell admin %s about digest #%d: %s",

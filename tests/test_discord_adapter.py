@@ -420,3 +420,11 @@ async def test_guild_sync_and_clean_stop(prepared_db: Path, tmp_path: Path) -> N
         with pytest.raises(discord.LoginFailure):
             await adapter.start()
         assert adapter.client.is_closed()
+
+
+async def test_notify_user_opens_a_dm(env: Env) -> None:
+    """Admins' notices go to a user id, which on Discord needs its DM channel opened first."""
+    [message_id] = await env.adapter.notify_user(str(USER_ID), Reply.text("digest #1 paused"))
+    stored = env.fake.message(message_id)
+    assert stored is not None and "digest \\#1 paused" in stored["content"]
+    assert int(stored["channel_id"]) == env.fake.dm_channel_for(USER_ID)

@@ -40,6 +40,10 @@ class Adapter(ABC):
     async def send(self, conversation: Conversation, reply: Reply) -> list[str]:
         """Send a reply unprompted (digests); returns the platform's message ids."""
 
+    async def notify_user(self, user_id: str, reply: Reply) -> list[str]:
+        """Send a private message to a user (admins' notices); a private chat by default."""
+        return await self.send(Conversation(self.platform, user_id, is_private=True), reply)
+
     async def __aenter__(self) -> Adapter:
         await self.start()
         return self

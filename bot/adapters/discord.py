@@ -474,6 +474,15 @@ class DiscordAdapter(Adapter):
         log.debug("sent %d messages to channel %s", len(ids), channel_id)
         return ids
 
+    async def notify_user(self, user_id: str, reply: Reply) -> list[str]:
+        """Send a DM: on Discord a user id is not a channel, so open the DM channel first."""
+        try:
+            user = await self.client.fetch_user(int(user_id))
+            channel = await user.create_dm()
+        except (ValueError, discord.HTTPException) as error:
+            raise SendError(f"cannot open a DM with {user_id}: {error}", permanent=True) from error
+        return await self.send(Conversation("discord", str(channel.id)), reply)
+
     def _bot_username(self) -> str:
         return self.client.user.name if self.client.user else ""
 
