@@ -135,8 +135,11 @@ class Dispatcher:
         ctx.extras["commands"] = self.router.commands
         if fetch_file is not None:
             ctx.fetch_file = fetch_file
+        if command_name is None and msg.attachments and not msg.text.strip():
+            # A file sent on its own is an article to add (refused politely for non-admins).
+            command_name = "add"
         if command_name is None:
-            if self.router.text_handler is None or not (msg.text.strip() or msg.attachments):
+            if self.router.text_handler is None or not msg.text.strip():
                 return None
             command = Command("ask", self.router.text_handler, rate_limited=True)
             ctx.args = msg.text.strip()

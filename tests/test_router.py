@@ -13,7 +13,7 @@ import pytest
 from bot.config import Settings
 from bot.render import render_plain
 from bot.router import Dispatcher, Router
-from bot.types import Conversation, Incoming, Reply, User
+from bot.types import Attachment, Conversation, Incoming, Reply, User
 from handlers import build_router
 from news.errors import UserError
 from news.knowledge import Knowledge
@@ -170,3 +170,17 @@ async def test_questions_made_of_syntax_get_a_clear_answer(dispatcher: Dispatche
         reply = await say(dispatcher, f"/ask {text}")
         assert reply.strip()
         assert "Sorry" not in reply  # never the apology for an internal error
+
+
+async def test_a_file_sent_alone_is_an_article_to_add(dispatcher: Dispatcher) -> None:
+    data = (
+        b"title: Tram line extended\n\nThe city extended its tram line by 6 kilometres to the "
+        b"airport, the transport authority said on Tuesday."
+    )
+    attachment = Attachment("tram.txt", len(data), "text/plain", data)
+    refused = await dispatcher.handle(Incoming(PRIVATE, ALICE, "", attachments=(attachment,)))
+    assert refused is not None and "Only the bot's admins" in render_plain(refused)
+    added = await dispatcher.handle(
+        Incoming(PRIVATE, ADMIN, "", is_admin=True, attachments=(attachment,))
+    )
+    assert added is not None and "Added article #" in render_plain(added)
