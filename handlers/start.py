@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.i18n import message
-from bot.router import Router, may_use
+from bot.router import Command, Router, may_use
 from bot.types import Incoming, Paragraph, Reply, Text
 
 router = Router()
@@ -12,9 +12,7 @@ router = Router()
 
 def help_lines(msg: Incoming, ctx: Context, commands: dict[str, object]) -> list[str]:
     """One line per command the sender may use, in the chat's language."""
-    from bot.router import Command
-
-    lines = []
+    lines: list[str] = []
     for command in commands.values():
         if isinstance(command, Command) and command.help_key and may_use(command, msg):
             line = message(command.help_key, ctx.language)
