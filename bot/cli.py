@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.render import render_plain
+from bot.render import plain_block, render_plain
 from handlers.compose import answer_reply, article_line, article_reply
 from news.errors import UserError
 from news.ingest import ArticleDraft, FetchPolicy, from_bytes, from_text, from_url
-from news.knowledge import Knowledge
+from news.knowledge import Answer, Knowledge
 from storage import articles as article_store
 from storage.db import Database
 
@@ -224,7 +224,7 @@ async def _ask(knowledge: Knowledge, args: argparse.Namespace, settings: Setting
     return status
 
 
-def _answer_json(answer: Any, text: str) -> dict[str, Any]:
+def _answer_json(answer: Answer, text: str) -> dict[str, Any]:
     return {
         "question": answer.question,
         "answered": answer.answered,
@@ -248,15 +248,10 @@ async def _articles(knowledge: Knowledge, args: argparse.Namespace, settings: Se
         print("no articles stored")
     for article in stored:
         print(
-            render_plain_paragraph(article_line(article))
+            plain_block(article_line(article), settings.default_language)
             + f" [{article.language}, {article.fact_count} facts]"
         )
     return 0
-
-
-def render_plain_paragraph(paragraph: Any) -> str:
-    """A paragraph's text without markup."""
-    return "".join(part.text for part in paragraph.parts)
 
 
 async def _article(knowledge: Knowledge, args: argparse.Namespace, settings: Settings) -> int:
