@@ -76,9 +76,8 @@ async def run_bot(settings: Settings, *, console_only: bool = False) -> None:
         examples = Path(settings.examples_dir) if settings.examples_dir else EXAMPLES_DIR
         if examples.is_dir():
             added = await load_examples(knowledge, examples)
-            if added:
+            if added:  # the matrices loaded by warm_up were extended by each add
                 log.info("loaded %d sample articles from %s", added, examples)
-                await knowledge.warm_up()
         dispatcher = Dispatcher(build_router(), knowledge, settings)
         adapters = build_adapters(dispatcher, settings, console_only=console_only)
         stop = asyncio.Event()
