@@ -121,7 +121,7 @@ class Layout:
 
     sentence_starts: IntArray  # first fact row of each sentence
     sentence_of_fact: IntArray  # sentence index of each fact row
-    row_of_fact_id: dict[int, int]
+    fact_ids: npt.NDArray[np.int64]  # ascending, so a fact's row is found by binary search
     article_of_sentence: IntArray  # article index of each sentence
     article_language: IntArray  # language group of each article (of its first sentence)
     centroids: tuple[FloatArray, FloatArray]  # normalised mean sentence vector per article
@@ -151,7 +151,7 @@ class Layout:
         return Layout(
             sentence_starts=starts,
             sentence_of_fact=sentence_of_fact,
-            row_of_fact_id={int(fact_id): row for row, fact_id in enumerate(matrix.fact_ids)},
+            fact_ids=matrix.fact_ids,
             article_of_sentence=article_index.astype(np.intp),
             article_language=matrix.language_group[starts[first_sentence]],
             centroids=(centroids[0], centroids[1]),
@@ -315,11 +315,14 @@ def _scaled(layout: Layout, scores: dict[int, float], count: int) -> FloatArray:
     """Per-fact BM25, scaled so the best match in the store is 1 (0 where nothing matched)."""
     result = np.zeros(count, np.float32)
     if scores:
-        top = max(scores.values()) + 1e-6
-        for fact_id, score in scores.items():
-            row = layout.row_of_fact_id.get(fact_id)
-            if row is not None:
-                result[row] = score / top
+        wanted = np.fromiter(scores.keys(), np.int64, len(scores))
+        values = np.fromiter(scores.values(), np.float32, len(scores))
+        rows = np.searchsorted(layout.fact_ids, wanted)
+        # Facts stored after the matrix was loaded are not in it (yet): skip them.
+        known = (rows < len(layout.fact_ids)) & (
+            layout.fact_ids[np.minimum(rows, count - 1)] == wanted
+        )
+        result[rows[known]] = values[known] / (values.max() + 1e-6)
     return result
 
 

@@ -55,22 +55,39 @@ async def load_vectors(db: Database, after_fact_id: int = 0) -> VectorRows:
         "WHERE f.id > ? ORDER BY f.id",
         (after_fact_id,),
     )
-    rows = list(await cursor.fetchall())
-    count = len(rows)
+    counted = await db.connection.execute(
+        "SELECT COUNT(*) FROM facts WHERE id > ?", (after_fact_id,)
+    )
+    count = int((await counted.fetchone() or (0,))[0])
+    # Filled chunk by chunk: holding every row's blobs at once would double the peak memory,
+    # and the allocator keeps that peak resident long after.
+    ids = np.empty((count, 3), np.int64)
+    is_sentence = np.empty(count, np.bool_)
+    flags = np.empty((count, 3), np.bool_)
     use = np.empty((count, 512), np.float32)
     e5 = np.empty((count, 384), np.float32)
-    for index, row in enumerate(rows):
-        use[index] = np.frombuffer(row[5], np.float16)
-        e5[index] = np.frombuffer(row[6], np.float16)
+    languages: list[str] = []
+    index = 0
+    while rows := await cursor.fetchmany(2000):
+        for row in rows:
+            if index == count:  # rows added since the count: the next load takes them
+                break
+            ids[index] = row[0:3]
+            is_sentence[index] = bool(row[3])
+            languages.append(row[4])
+            use[index] = np.frombuffer(row[5], np.float16)
+            e5[index] = np.frombuffer(row[6], np.float16)
+            flags[index] = row[7:10]
+            index += 1
     return VectorRows(
-        fact_ids=np.fromiter((row[0] for row in rows), np.int64, count),
-        sentence_ids=np.fromiter((row[1] for row in rows), np.int64, count),
-        article_ids=np.fromiter((row[2] for row in rows), np.int64, count),
-        is_sentence=np.fromiter((bool(row[3]) for row in rows), np.bool_, count),
-        languages=[row[4] for row in rows],
-        flags=np.array([row[7:10] for row in rows], np.bool_).reshape(count, 3),
-        use=use,
-        e5=e5,
+        fact_ids=ids[:index, 0].copy(),
+        sentence_ids=ids[:index, 1].copy(),
+        article_ids=ids[:index, 2].copy(),
+        is_sentence=is_sentence[:index],
+        languages=languages,
+        flags=flags[:index],
+        use=use[:index],
+        e5=e5[:index],
     )
 
 
