@@ -6,6 +6,8 @@ store cannot answer.
 
 from __future__ import annotations
 
+import statistics
+
 QUESTIONS = [
     "How many GPUs did DeepSeek need to train V3?",
     "What license is DeepSeek-R1 released under?",
@@ -44,3 +46,15 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
+
+
+def print_table(timings: dict[str, list[float]]) -> None:
+    """Median, p95 and max per path, in milliseconds."""
+    print(f"{'path':<18}{'n':>5}{'median ms':>12}{'p95 ms':>10}{'max ms':>10}")
+    for name, values in timings.items():
+        if not values:
+            continue
+        print(
+            f"{name:<18}{len(values):>5}{1000 * statistics.median(values):>12.1f}"
+            f"{1000 * percentile(values, 0.95):>10.1f}{1000 * max(values):>10.1f}"
+        )

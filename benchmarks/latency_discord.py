@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ from tests.fakes.discord_api import DEFAULT_BOT_ID, FAKE_TOKEN, FakeDiscord
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chat_latency_common import QUESTIONS, percentile
+from chat_latency_common import QUESTIONS, print_table
 
 
 async def run(rounds: int, warmup: int = 10) -> dict[str, list[float]]:
@@ -105,14 +104,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="untimed questions first")
     args = parser.parse_args()
     timings = asyncio.run(run(args.rounds, args.warmup))
-    print(f"{'path':<18}{'n':>5}{'median ms':>12}{'p95 ms':>10}{'max ms':>10}")
-    for name, values in timings.items():
-        if not values:
-            continue
-        print(
-            f"{name:<18}{len(values):>5}{1000 * statistics.median(values):>12.1f}"
-            f"{1000 * percentile(values, 0.95):>10.1f}{1000 * max(values):>10.1f}"
-        )
+    print_table(timings)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegramAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chat_latency_common import QUESTIONS, percentile
+from chat_latency_common import QUESTIONS, print_table
 
 USER = 7
 GROUP = -1001234567890
@@ -136,14 +136,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="untimed questions first")
     args = parser.parse_args()
     timings = asyncio.run(run(args.rounds, args.warmup))
-    print(f"{'path':<18}{'n':>5}{'median ms':>12}{'p95 ms':>10}{'max ms':>10}")
-    for name, values in timings.items():
-        if not values:
-            continue
-        print(
-            f"{name:<18}{len(values):>5}{1000 * statistics.median(values):>12.1f}"
-            f"{1000 * percentile(values, 0.95):>10.1f}{1000 * max(values):>10.1f}"
-        )
+    print_table(timings)
     private, core = timings["private: answer"], timings["core only"]
     overhead = statistics.median(p - c for p, c in zip(private, core, strict=True))
     print(f"\nmedian adapter overhead per question (private - core): {1000 * overhead:.1f} ms")

@@ -349,9 +349,17 @@ def top_indices(scores: FloatArray, count: int) -> IntArray:
     return part[np.argsort(-scores[part], kind="stable")]
 
 
-def rank(signals: SentenceSignals, weights: RankWeights, limit: int = 5) -> list[SentenceScore]:
-    """The ``limit`` best sentences, best first, each with the fact to quote."""
-    scores = fuse(signals, weights)
+def rank(
+    signals: SentenceSignals,
+    weights: RankWeights,
+    limit: int = 5,
+    scores: FloatArray | None = None,
+) -> list[SentenceScore]:
+    """The ``limit`` best sentences, best first, each with the fact to quote.
+
+    ``scores`` is ``fuse(signals, weights)`` when the caller already has it.
+    """
+    scores = fuse(signals, weights) if scores is None else scores
     top = top_indices(scores, limit)
     # The fact quoted is the clause (or the sentence itself) whose own fused score is best.
     keyword_weight = (weights.keywords + weights.translated) / 2
@@ -376,7 +384,9 @@ def rank(signals: SentenceSignals, weights: RankWeights, limit: int = 5) -> list
     return ranked
 
 
-def answer_features(signals: SentenceSignals, weights: RankWeights) -> npt.NDArray[np.float64]:
+def answer_features(
+    signals: SentenceSignals, weights: RankWeights, scores: FloatArray | None = None
+) -> npt.NDArray[np.float64]:
     """What says whether the best sentence answers: how high it scores and how far it stands out.
 
     [fused score, its lead over the runner-up, its lead over the mean of the top ten, its best
@@ -384,8 +394,10 @@ def answer_features(signals: SentenceSignals, weights: RankWeights) -> npt.NDArr
     keyword and translated-keyword matches, its raw USE and e5 cosines (which do not shrink
     with a small store as z-scores do), whether it is in the question's language (raw
     cosines run higher within one language), and its raw word-level overlap with the question]
+
+    ``scores`` is ``fuse(signals, weights)`` when the caller already has it.
     """
-    scores = fuse(signals, weights)
+    scores = fuse(signals, weights) if scores is None else scores
     order = top_indices(scores, 10)
     top = order[0]
     runner_up = scores[order[1]] if len(order) > 1 else scores[top] - 1.0
@@ -408,9 +420,12 @@ def answer_features(signals: SentenceSignals, weights: RankWeights) -> npt.NDArr
     )
 
 
-def is_answer(signals: SentenceSignals, weights: RankWeights) -> bool:
+def is_answer(
+    signals: SentenceSignals, weights: RankWeights, scores: FloatArray | None = None
+) -> bool:
     """Whether the best sentence is an answer, by the logistic rule fitted on other languages."""
-    logit = float(answer_features(signals, weights) @ np.array(weights.abstain_coefficients))
+    features = answer_features(signals, weights, scores)
+    logit = float(features @ np.array(weights.abstain_coefficients))
     return logit + weights.abstain_bias >= 0.0
 
 

@@ -203,7 +203,8 @@ class Knowledge:
         signals = await self.signals(cleaned)
         if signals is None:
             return Answer(cleaned, language, answered=False)
-        ranked = answer.rank(signals, self.weights, limit=top_k)
+        scores = answer.fuse(signals, self.weights)  # once, for ranking and for abstaining
+        ranked = answer.rank(signals, self.weights, limit=top_k, scores=scores)
         facts = await article_store.facts_by_ids(self.db, [r.best_fact_id for r in ranked])
         articles = await article_store.articles_by_ids(self.db, [r.article_id for r in ranked])
         found = [
@@ -211,7 +212,7 @@ class Knowledge:
             for r in ranked
             if r.best_fact_id in facts
         ]
-        answered = bool(found) and answer.is_answer(signals, self.weights)
+        answered = bool(found) and answer.is_answer(signals, self.weights, scores)
         return Answer(cleaned, language, answered=answered, facts=found)
 
     async def signals(
