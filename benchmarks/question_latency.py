@@ -9,7 +9,8 @@ FTS5 and the vector matrix.
 
 The floor is what any answer must pay: encoding the question with both encoders, one FTS5 query
 and one scan of every stored vector. Latency is `Knowledge.ask` end to end (top 5), which adds the
-translated keyword query, fusion, ranking and loading the answer's rows.
+question's words (encoding and vocabulary match), standardising, fusion, word-level matching and
+the second pass over the leading sentences, and loading the answer's rows.
 """
 
 from __future__ import annotations

@@ -57,6 +57,12 @@ class CachedEncoders(Encoders):
         tmp.replace(self.cache_file)
         self._dirty = False
 
+    def query_use(self, text: str) -> np.ndarray:
+        return self._encode([text], is_query=True).use
+
+    def query_e5(self, text: str) -> np.ndarray:
+        return self._encode([text], is_query=True).e5
+
     def _encode(self, texts: list[str], *, is_query: bool) -> Embeddings:
         keys = [(is_query, hashlib.sha1(t.encode()).hexdigest()) for t in texts]
         missing = [t for t, k in zip(texts, keys, strict=True) if k not in self._cache]

@@ -24,12 +24,10 @@ fitted on other languages' data without recomputing anything (benchmarks/fit_wei
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-
-from news.embed import Embeddings
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
@@ -46,31 +44,28 @@ class RankWeights:
     clause: float = 0.25
     article: float = 0.75
     keywords: float = 0.3
-    translated: float = 0.0
     translation_min_similarity: float = 0.6
     translations_per_word: int = 3
     kind: float = 0.0
     soft: float = 1.0
     soft_candidates: int = 30
     # Logistic rule over ``answer_features``, fitted on two mixed stores (Russian/German and
-    # Spanish/Russian, asked in English and both stored languages). The bias sits 0.9 above the
+    # Spanish/Russian, asked in English and both stored languages). The bias sits 1.0 above the
     # fitted one: the least strict rule that refused 80% of those stores' unanswerable
-    # questions (it wrongly refused 10% of the answerable ones) (benchmarks/fit_weights.py
-    # --rounds 0 --store-only --more-stores es,ru).
+    # questions (it wrongly refused 10% of the answerable ones) (benchmarks/fit_weights.py).
     abstain_coefficients: tuple[float, ...] = (
-        0.2784,
-        -0.2334,
-        0.1616,
-        0.1398,
-        0.6436,
-        0.3559,
-        0.2765,
-        -1.7693,
-        24.3315,
-        -1.8968,
-        6.0135,
-    )
-    abstain_bias: float = -26.6751
+        0.3627, -0.1528, 0.2145, 0.039, 0.5916, 0.0501, -1.9482, 16.4469, -0.9828, 2.3798,
+        -0.3462,
+    )  # fmt: skip
+    abstain_bias: float = -30.9308
+    # Second pass over the leading candidates: one coefficient per ``RERANK_FEATURES`` entry,
+    # fitted on Russian, German and Spanish pools and stores (benchmarks/fit_weights.py).
+    # Empty: the first pass's fused score ranks them.
+    rerank_coefficients: tuple[float, ...] = (
+        -0.1488, 0.6572, -0.3679, 0.29, 0.4957, -0.0757, 0.8025, 0.5157, 12.2954, 8.0879,
+        34.621, -4.0674, 0.9069, 0.6536, 0.0, 0.3342, -0.1148, -13.3504, -1.3841, -0.5329,
+        -0.3209, 0.005, 1.1471,
+    )  # fmt: skip
     min_group_size: int = 30
     # Typical cosine (mean, std) of a question with any stored fact / article centroid, for
     # USE and e5, measured on the fitting languages; small stores lean on them.
@@ -124,12 +119,27 @@ class Layout:
     fact_ids: npt.NDArray[np.int64]  # ascending, so a fact's row is found by binary search
     article_of_sentence: IntArray  # article index of each sentence
     article_language: IntArray  # language group of each article (of its first sentence)
-    centroids: tuple[FloatArray, FloatArray]  # normalised mean sentence vector per article
+    # Length of each article's summed sentence vectors, per encoder (2, articles). An article's
+    # centroid is that sum normalised, so a question's cosine with it is the sum of its
+    # sentences' cosines over this length: no centroid matrix has to be kept or scanned.
+    article_norms: FloatArray
+    fact_groups: tuple[IntArray, ...]  # fact rows of each stored language
+    sentence_flags: npt.NDArray[np.bool_]  # (sentences, 3): any fact carries a figure/date/speaker
+    sentence_position: IntArray  # position of each sentence in its article (0: first)
+    article_groups: tuple[IntArray, ...]  # article indices of each stored language
 
     @property
     def article_count(self) -> int:
         """How many articles the matrix holds."""
         return len(self.article_language)
+
+    def article_cosines(self, row: int, sentence_cosines: FloatArray) -> FloatArray:
+        """Each article centroid's cosine with the question, from its sentences' cosines."""
+        sums = np.bincount(
+            self.article_of_sentence, weights=sentence_cosines, minlength=self.article_count
+        )
+        cosines: FloatArray = (sums / self.article_norms[row]).astype(np.float32)
+        return cosines
 
     @staticmethod
     def of(matrix: FactMatrix) -> Layout:
@@ -142,20 +152,45 @@ class Layout:
         article_codes, article_index = np.unique(matrix.article_ids[starts], return_inverse=True)
         first_sentence = np.zeros(len(article_codes), np.intp)
         first_sentence[article_index[::-1]] = np.arange(len(starts))[::-1]
-        centroids = []
-        for vectors in (matrix.use, matrix.e5):
-            sums = np.zeros((len(article_codes), vectors.shape[1]), np.float32)
-            np.add.at(sums, article_index, vectors[starts])
-            sums /= np.linalg.norm(sums, axis=1, keepdims=True) + 1e-6
-            centroids.append(sums)
+        norms = np.stack(
+            [
+                _summed_norms(vectors, starts, article_index, len(article_codes))
+                for vectors in (matrix.use, matrix.e5)
+            ]
+        )
+        article_language = matrix.language_group[starts[first_sentence]]
         return Layout(
             sentence_starts=starts,
             sentence_of_fact=sentence_of_fact,
             fact_ids=matrix.fact_ids,
             article_of_sentence=article_index.astype(np.intp),
-            article_language=matrix.language_group[starts[first_sentence]],
-            centroids=(centroids[0], centroids[1]),
+            article_language=article_language,
+            article_norms=norms,
+            fact_groups=_groups(matrix.language_group),
+            sentence_flags=np.maximum.reduceat(matrix.flags, starts, axis=0)
+            if count
+            else np.zeros((0, 3), np.bool_),
+            sentence_position=np.arange(len(starts)) - first_sentence[article_index],
+            article_groups=_groups(article_language),
         )
+
+
+def _summed_norms(
+    vectors: FloatArray, starts: IntArray, article_index: IntArray, articles: int
+) -> FloatArray:
+    """Length of the sum of each article's sentence vectors (chunked: no full-size copy)."""
+    sums = np.zeros((articles, vectors.shape[1]), np.float32)
+    chunk = 8192
+    for first in range(0, len(starts), chunk):
+        rows = starts[first : first + chunk]
+        np.add.at(sums, article_index[first : first + chunk], vectors[rows])
+    norms: FloatArray = (np.linalg.norm(sums, axis=1) + 1e-6).astype(np.float32)
+    return norms
+
+
+def _groups(language_group: IntArray) -> tuple[IntArray, ...]:
+    """Row indices of each language group present, in group order."""
+    return tuple(np.flatnonzero(language_group == code) for code in np.unique(language_group))
 
 
 @dataclass(slots=True)
@@ -170,14 +205,20 @@ class SentenceSignals:
     raw_best: FloatArray  # (2, n): the best raw cosine of the sentence and its clauses
     same_language: npt.NDArray[np.bool_]  # (n,): sentence stored in the question's language
     keywords: FloatArray  # (n,): BM25, scaled so the best in the store is 1
-    translated: FloatArray  # (n,): BM25 of the question's words mapped to the other language
     kind_match: FloatArray  # (n,): 1 when the sentence carries what the question type asks for
+    kind_matches: FloatArray  # (n, 3): figure, date and speaker asked for and carried
     soft: FloatArray  # (n,): word-level meaning overlap, standardised over the candidates
     soft_raw: FloatArray  # (n,): the same overlap unstandardised (0 outside the candidates)
     fact_z: FloatArray  # (2, facts): per-fact standardised cosines, to pick the fact to quote
-    fact_keywords: FloatArray  # (facts,): per-fact scaled BM25 plus translated BM25
+    fact_keywords: FloatArray  # (facts,): per-fact scaled BM25
     fact_sentence: IntArray  # (facts,): index of each fact's sentence in the arrays above
     fact_ids: npt.NDArray[np.int64]  # (facts,)
+    position: IntArray  # (n,): the sentence's position in its article (0: first)
+    # Filled in by the caller for the leading candidates of the first pass (``set_candidates``).
+    candidates: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
+    first_pass: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
+    soft_coverage: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
+    word_counts: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,94 +261,122 @@ def question_kinds(question: str) -> tuple[bool, bool, bool]:
 
 def standardise_by_language(
     scores: FloatArray,
-    language_group: IntArray,
+    groups: tuple[IntArray, ...],
     min_size: int,
     prior: tuple[float, float] = (0.0, 1.0),
     prior_strength: float = 0.0,
 ) -> FloatArray:
     """z-score the scores within each stored language (the whole pool when a group is small).
 
-    The mean and spread are shrunk toward ``prior`` as if ``prior_strength`` typical scores had
-    been seen too: in a store of a few articles the sample alone is too small to say what an
-    ordinary score is, and every z-score would be squeezed toward zero.
+    ``groups`` holds the rows of each stored language. The mean and spread are shrunk toward
+    ``prior`` as if ``prior_strength`` typical scores had been seen too: in a store of a few
+    articles the sample alone is too small to say what an ordinary score is, and every z-score
+    would be squeezed toward zero.
     """
+    if len(groups) <= 1 or min(len(group) for group in groups) < min_size:
+        return _standardise(scores, prior, prior_strength)
     result = np.empty_like(scores)
-    sizes = np.bincount(language_group)
-    groups = [language_group == code for code in np.flatnonzero(sizes)]
-    if len(groups) > 1 and sizes[sizes > 0].min() < min_size:
-        groups = [np.ones(len(scores), np.bool_)]
-    prior_mean, prior_std = prior
     for group in groups:
-        values = scores[group]
-        count = len(values) + prior_strength
-        mean = (values.sum() + prior_strength * prior_mean) / count
-        spread = ((values - mean) ** 2).sum() + prior_strength * (
-            prior_std**2 + (prior_mean - mean) ** 2
-        )
-        result[group] = (values - mean) / (np.sqrt(spread / count) + 1e-6)
+        result[group] = _standardise(scores[group], prior, prior_strength)
     return result
+
+
+def _standardise(
+    values: FloatArray, prior: tuple[float, float], prior_strength: float
+) -> FloatArray:
+    prior_mean, prior_std = prior
+    count = len(values) + prior_strength
+    mean = (float(values.sum()) + prior_strength * prior_mean) / count
+    spread = float(((values - mean) ** 2).sum()) + prior_strength * (
+        prior_std**2 + (prior_mean - mean) ** 2
+    )
+    standardised: FloatArray = ((values - mean) / (np.sqrt(spread / count) + 1e-6)).astype(
+        np.float32
+    )
+    return standardised
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderScores:
+    """One encoder's scores of a question against every stored fact and sentence."""
+
+    fact_z: FloatArray  # (facts,): cosine standardised within the fact's stored language
+    own: FloatArray  # (sentences,): the sentence's own standardised cosine
+    best: FloatArray  # (sentences,): the best of the sentence and its clauses
+    article: FloatArray  # (sentences,): the sentence's article centroid, standardised
+    raw_best: FloatArray  # (sentences,): the best raw cosine of the sentence and its clauses
+
+
+def encoder_scores(
+    matrix: FactMatrix,
+    encoder: int,
+    query_vector: FloatArray,
+    weights: RankWeights = DEFAULT_WEIGHTS,
+) -> EncoderScores:
+    """Score every fact with one encoder (0: USE, 1: e5); ``query_vector`` is its (dims,) vector.
+
+    The two encoders are scored separately so the caller can score with USE while e5 is still
+    encoding the question.
+    """
+    layout = matrix.layout
+    starts = layout.sentence_starts
+    vectors = matrix.use if encoder == 0 else matrix.e5
+    cosines = vectors @ query_vector
+    z = standardise_by_language(
+        cosines,
+        layout.fact_groups,
+        weights.min_group_size,
+        weights.fact_priors[encoder],
+        weights.prior_strength,
+    )
+    by_article = standardise_by_language(
+        layout.article_cosines(encoder, cosines[starts]),
+        layout.article_groups,
+        4,
+        weights.article_priors[encoder],
+        weights.prior_strength / 10,
+    )
+    return EncoderScores(
+        fact_z=z,
+        own=z[starts],  # a sentence's own fact comes first in its rows
+        best=np.maximum.reduceat(z, starts),
+        article=by_article[layout.article_of_sentence],
+        raw_best=np.maximum.reduceat(cosines, starts),
+    )
 
 
 def sentence_signals(
     matrix: FactMatrix,
-    query: Embeddings,
+    scores: tuple[EncoderScores, EncoderScores],
     keyword_scores: dict[int, float],
-    translated_scores: dict[int, float],
     question_kinds: tuple[bool, bool, bool] = (False, False, False),
-    weights: RankWeights = DEFAULT_WEIGHTS,
     question_language_group: int = -1,
 ) -> SentenceSignals:
-    """Every signal for every sentence of the store."""
+    """Every signal for every sentence of the store, from both encoders' scores and BM25."""
     layout = matrix.layout
     starts = layout.sentence_starts
     count = len(starts)
-    own = np.empty((2, count), np.float32)
-    best = np.empty((2, count), np.float32)
-    fact_z = np.empty((2, len(matrix.fact_ids)), np.float32)
-    article = np.empty((2, count), np.float32)
-    raw_best = np.empty((2, count), np.float32)
-    encoders = ((matrix.use, query.use[0]), (matrix.e5, query.e5[0]))
-    for row, (vectors, query_vector) in enumerate(encoders):
-        cosines = vectors @ query_vector
-        raw_best[row] = np.maximum.reduceat(cosines, starts)
-        z = standardise_by_language(
-            cosines,
-            matrix.language_group,
-            weights.min_group_size,
-            weights.fact_priors[row],
-            weights.prior_strength,
-        )
-        fact_z[row] = z
-        own[row] = z[starts]  # a sentence's own fact comes first in its rows
-        best[row] = np.maximum.reduceat(z, starts)
-        by_article = standardise_by_language(
-            layout.centroids[row] @ query_vector,
-            layout.article_language,
-            4,
-            weights.article_priors[row],
-            weights.prior_strength / 10,
-        )
-        article[row] = by_article[layout.article_of_sentence]
+    use, e5 = scores
     fact_keywords = _scaled(layout, keyword_scores, len(matrix.fact_ids))
-    fact_translated = _scaled(layout, translated_scores, len(matrix.fact_ids))
-    fact_match = (matrix.flags & np.array(question_kinds, np.bool_)).any(axis=1)
+    kind_matches = (layout.sentence_flags & np.array(question_kinds, np.bool_)).astype(np.float32)
     return SentenceSignals(
         sentence_ids=matrix.sentence_ids[starts],
         article_ids=matrix.article_ids[starts],
-        own=own,
-        best=best,
-        article=article,
-        raw_best=raw_best,
+        own=np.stack([use.own, e5.own]),
+        best=np.stack([use.best, e5.best]),
+        article=np.stack([use.article, e5.article]),
+        raw_best=np.stack([use.raw_best, e5.raw_best]),
         same_language=matrix.language_group[starts] == question_language_group,
         keywords=np.maximum.reduceat(fact_keywords, starts),
-        translated=np.maximum.reduceat(fact_translated, starts),
-        kind_match=np.maximum.reduceat(fact_match.astype(np.float32), starts),
+        kind_match=kind_matches.max(axis=1),
+        kind_matches=kind_matches,
         soft=np.zeros(count, np.float32),  # filled in for the leading candidates by the caller
         soft_raw=np.zeros(count, np.float32),
-        fact_z=fact_z,
-        fact_keywords=fact_keywords + fact_translated,
+        fact_z=np.stack([use.fact_z, e5.fact_z]),
+        fact_keywords=fact_keywords,
         fact_sentence=layout.sentence_of_fact,
         fact_ids=matrix.fact_ids,
+        position=layout.sentence_position,
     )
 
 
@@ -333,7 +402,6 @@ def fuse(signals: SentenceSignals, weights: RankWeights) -> FloatArray:
     score = (mix * facts).sum(axis=0)
     score += weights.article * (mix * signals.article).sum(axis=0)
     score += weights.keywords * signals.keywords
-    score += weights.translated * signals.translated
     score += weights.kind * signals.kind_match
     score += weights.soft * signals.soft
     fused: FloatArray = score.astype(np.float32)
@@ -357,12 +425,12 @@ def rank(
 ) -> list[SentenceScore]:
     """The ``limit`` best sentences, best first, each with the fact to quote.
 
-    ``scores`` is ``fuse(signals, weights)`` when the caller already has it.
+    ``scores`` is ``final_scores(signals, weights)`` when the caller already has it.
     """
-    scores = fuse(signals, weights) if scores is None else scores
+    scores = final_scores(signals, weights) if scores is None else scores
     top = top_indices(scores, limit)
     # The fact quoted is the clause (or the sentence itself) whose own fused score is best.
-    keyword_weight = (weights.keywords + weights.translated) / 2
+    keyword_weight = weights.keywords / 2
     ranked = []
     for i in top:
         first = int(np.searchsorted(signals.fact_sentence, i, side="left"))
@@ -384,24 +452,132 @@ def rank(
     return ranked
 
 
+RERANK_FEATURES = (
+    "own USE z",
+    "own e5 z",
+    "best clause USE z",
+    "best clause e5 z",
+    "article USE z",
+    "article e5 z",
+    "keywords",
+    "soft match z",
+    "soft match raw",
+    "raw USE cosine",
+    "raw e5 cosine",
+    "same language",
+    "figure asked and carried",
+    "date asked and carried",
+    "speaker asked and carried",
+    "first pass z",
+    "first pass minus article's best",
+    "soft match minus article's best",
+    "best clause e5 z minus article's best",
+    "keywords minus article's best",
+    "log word count",
+    "first sentence",
+    "soft coverage",
+)
+
+
+def set_candidates(signals: SentenceSignals, weights: RankWeights) -> IntArray:
+    """Choose the leading sentences of the first pass, which the second pass re-scores."""
+    first_pass = fuse(signals, weights)
+    count = len(first_pass)
+    signals.first_pass = first_pass
+    signals.candidates = top_indices(first_pass, weights.soft_candidates)
+    signals.soft_coverage = np.zeros(count, np.float32)
+    signals.word_counts = np.zeros(count, np.float32)
+    return signals.candidates
+
+
+def candidate_features(signals: SentenceSignals) -> npt.NDArray[np.float64]:
+    """(candidates, len(RERANK_FEATURES)): what the second pass weighs, per candidate.
+
+    Most of the remaining errors pick another sentence of the right article, so several
+    features say how a candidate compares with its article's best candidate.
+    """
+    c = signals.candidates
+    first = signals.first_pass[c]
+    first_z = (first - first.mean()) / (first.std() + 1e-6)
+    columns = [
+        signals.own[0, c],
+        signals.own[1, c],
+        signals.best[0, c],
+        signals.best[1, c],
+        signals.article[0, c],
+        signals.article[1, c],
+        signals.keywords[c],
+        signals.soft[c],
+        signals.soft_raw[c],
+        signals.raw_best[0, c],
+        signals.raw_best[1, c],
+        signals.same_language[c].astype(np.float32),
+        signals.kind_matches[c, 0],
+        signals.kind_matches[c, 1],
+        signals.kind_matches[c, 2],
+        first_z,
+        _minus_article_best(first_z, signals.article_ids[c]),
+        _minus_article_best(signals.soft_raw[c], signals.article_ids[c]),
+        _minus_article_best(signals.best[1, c], signals.article_ids[c]),
+        _minus_article_best(signals.keywords[c], signals.article_ids[c]),
+        np.log1p(signals.word_counts[c]),
+        (signals.position[c] == 0).astype(np.float32),
+        signals.soft_coverage[c],
+    ]
+    return np.stack(columns, axis=1).astype(np.float64)
+
+
+def _minus_article_best(values: FloatArray, article_ids: npt.NDArray[np.int64]) -> FloatArray:
+    """Each value minus the largest value among the candidates of the same article."""
+    _, group = np.unique(article_ids, return_inverse=True)
+    best = np.full(group.max() + 1 if len(group) else 0, -np.inf, np.float64)
+    np.maximum.at(best, group, values)
+    result: FloatArray = (values - best[group]).astype(np.float32)
+    return result
+
+
+def final_scores(signals: SentenceSignals, weights: RankWeights) -> FloatArray:
+    """One score per sentence: the second pass for the candidates, the first for the rest.
+
+    The candidates are ranked by ``weights.rerank_coefficients`` over ``candidate_features``
+    (fitted on other languages); every other sentence ranks below them, in first-pass order.
+    Without coefficients (or candidates), the fused score is used as it is.
+    """
+    fused = fuse(signals, weights)
+    candidates = signals.candidates
+    if not weights.rerank_coefficients or len(candidates) == 0:
+        return fused
+    learned = candidate_features(signals) @ np.array(weights.rerank_coefficients)
+    scores = np.empty_like(fused)
+    others = np.ones(len(fused), np.bool_)
+    others[candidates] = False
+    if others.any():
+        rest = fused[others]
+        scores[others] = learned.min() - 1.0 + (rest - rest.max()) * 1e-3
+    scores[candidates] = learned
+    return scores
+
+
 def answer_features(
     signals: SentenceSignals, weights: RankWeights, scores: FloatArray | None = None
 ) -> npt.NDArray[np.float64]:
     """What says whether the best sentence answers: how high it scores and how far it stands out.
 
-    [fused score, its lead over the runner-up, its lead over the mean of the top ten, its best
+    [final score, its lead over the runner-up, its lead over the mean of the top ten, its best
     encoder agreement (min of the two encoders' clause-level z), its article's score, its
-    keyword and translated-keyword matches, its raw USE and e5 cosines (which do not shrink
-    with a small store as z-scores do), whether it is in the question's language (raw
-    cosines run higher within one language), and its raw word-level overlap with the question]
+    keyword match, its raw USE and e5 cosines (which do not shrink with a small store as
+    z-scores do), whether it is in the question's language (raw cosines run higher within one
+    language), its raw word-level overlap with the question and how much of the question
+    that overlap covers]
 
-    ``scores`` is ``fuse(signals, weights)`` when the caller already has it.
+    ``scores`` is ``final_scores(signals, weights)`` when the caller already has it.
     """
-    scores = fuse(signals, weights) if scores is None else scores
+    scores = final_scores(signals, weights) if scores is None else scores
     order = top_indices(scores, 10)
     top = order[0]
     runner_up = scores[order[1]] if len(order) > 1 else scores[top] - 1.0
     top_ten = scores[order[:10]].mean()
+    coverage = signals.soft_coverage[top] if len(signals.soft_coverage) else 0.0
     return np.array(
         [
             scores[top],
@@ -410,11 +586,11 @@ def answer_features(
             signals.best[:, top].min(),
             signals.article[:, top].mean(),
             signals.keywords[top],
-            signals.translated[top],
             signals.raw_best[0, top],
             signals.raw_best[1, top],
             float(signals.same_language[top]),
             signals.soft_raw[top],
+            coverage,
         ],
         np.float64,
     )
@@ -434,18 +610,22 @@ def soft_match(
     word_weights: npt.NDArray[np.float64],
     candidate_rows: list[list[int]],
     term_vectors: FloatArray,
-) -> FloatArray:
+    close: float,
+) -> tuple[FloatArray, FloatArray]:
     """Word-level meaning overlap of each candidate sentence with the question.
 
-    The weighted mean, over question words, of each word's best similarity to any of the
-    sentence's words (rows of ``term_vectors``).
+    Returns the weighted mean, over question words, of each word's best similarity to any of
+    the sentence's words (rows of ``term_vectors``), and the weighted share of question words
+    that have a ``close`` match in the sentence (at least that similarity).
     """
     scores = np.zeros(len(candidate_rows), np.float32)
+    coverage = np.zeros(len(candidate_rows), np.float32)
     for index, rows in enumerate(candidate_rows):
         if rows:
             best = (question_vectors @ term_vectors[rows].T).max(axis=1)
             scores[index] = float(best @ word_weights)
-    return scores
+            coverage[index] = float((best >= close) @ word_weights)
+    return scores, coverage
 
 
 def spread(raw: FloatArray, candidates: IntArray, count: int) -> FloatArray:

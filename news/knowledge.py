@@ -203,7 +203,7 @@ class Knowledge:
         signals = await self.signals(cleaned)
         if signals is None:
             return Answer(cleaned, language, answered=False)
-        scores = answer.fuse(signals, self.weights)  # once, for ranking and for abstaining
+        scores = answer.final_scores(signals, self.weights)  # once, to rank and to abstain
         ranked = answer.rank(signals, self.weights, limit=top_k, scores=scores)
         facts = await article_store.facts_by_ids(self.db, [r.best_fact_id for r in ranked])
         articles = await article_store.articles_by_ids(self.db, [r.article_id for r in ranked])
@@ -225,22 +225,26 @@ class Knowledge:
         matrix = await self._fact_matrix()
         if len(matrix.fact_ids) == 0:
             return None
-        # Encoding the question, its words and the keyword search run side by side.
-        query_task = asyncio.create_task(asyncio.to_thread(self.encoders.query, question))
-        words_task = asyncio.create_task(self._question_words(question))
+        # e5 is the slow encoder: it encodes while USE scores, the words are matched against
+        # the vocabulary and the keyword search runs.
+        e5_task = asyncio.create_task(asyncio.to_thread(self.encoders.query_e5, question))
+        content = content_words(question)
+        # One USE call encodes the question and its words.
+        use_vectors = await asyncio.to_thread(self.encoders.words, [question, *content])
+        use_scores = await asyncio.to_thread(
+            answer.encoder_scores, matrix, 0, use_vectors[0], self.weights
+        )
         keywords = await search.keyword_scores(self.db, index_terms(question))
-        query = await query_task
-        question_words = await words_task
-        # Ranking gives translated keywords no weight since soft matching came, but the
-        # abstention rule still reads them.
-        translated = await search.keyword_scores(self.db, self.translate(question_words))
+        question_words = self._question_words(content, use_vectors[1:], await self._term_matrix())
+        e5_vector = await e5_task
+        e5_scores = await asyncio.to_thread(
+            answer.encoder_scores, matrix, 1, e5_vector[0], self.weights
+        )
         signals = answer.sentence_signals(
             matrix,
-            query,
+            (use_scores, e5_scores),
             keywords,
-            translated,
             answer.question_kinds(question),
-            self.weights,
             self._languages.get(language or detect_language(question), -1),
         )
         await self._soft_match(signals, question_words)
@@ -248,16 +252,18 @@ class Knowledge:
 
     async def translate_terms(self, question: str) -> list[str]:
         """Index terms near the question's words in meaning, in any language (see ``translate``)."""
-        return self.translate(await self._question_words(question))
+        content = content_words(question)
+        vectors = await asyncio.to_thread(self.encoders.words, content)
+        return self.translate(self._question_words(content, vectors, await self._term_matrix()))
 
-    async def _question_words(self, question: str) -> QuestionWords:
-        """The question's content words, their USE vectors and similarity to the vocabulary."""
-        terms = await self._term_matrix()
-        content = [w for w in dict.fromkeys(words(normalize(question))) if _is_content_word(w)]
+    @staticmethod
+    def _question_words(
+        content: list[str], vectors: npt.NDArray[np.float32], terms: search.TermRows
+    ) -> QuestionWords:
+        """The question's content words with their USE vectors and similarity to the vocabulary."""
         if not content or len(terms.ids) == 0:
             empty = np.zeros((0, len(terms.ids)), np.float32)
-            return QuestionWords([], np.zeros((0, 512), np.float32), empty, terms)
-        vectors = await asyncio.to_thread(self.encoders.words, content)
+            return QuestionWords([], np.zeros((0, vectors.shape[1]), np.float32), empty, terms)
         return QuestionWords(content, vectors, vectors @ terms.vectors.T, terms)
 
     def translate(self, question_words: QuestionWords) -> list[str]:
@@ -295,34 +301,41 @@ class Knowledge:
         vectors, so across languages too), weighted by how rare the word is; only the leading
         candidates of the first pass are scored, since this needs their words.
         """
-        if not question_words.words:
-            return
-        first_pass = answer.fuse(signals, self.weights)
-        candidates = answer.top_indices(first_pass, self.weights.soft_candidates)
+        candidates = answer.set_candidates(signals, self.weights)
         texts = await article_store.sentence_texts(
             self.db, [int(signals.sentence_ids[i]) for i in candidates]
         )
+        sentence_words = [
+            list(dict.fromkeys(words(normalize(texts.get(int(signals.sentence_ids[i]), "")))))
+            for i in candidates
+        ]
+        signals.word_counts[candidates] = [len(found) for found in sentence_words]
+        if not question_words.words:
+            return
         terms = question_words.terms
         rows = [
-            [
-                row
-                for word in dict.fromkeys(
-                    words(normalize(texts.get(int(signals.sentence_ids[i]), "")))
-                )
-                if (row := terms.row_of_word.get(word)) is not None
-            ]
-            for i in candidates
+            [row for word in found if (row := terms.row_of_word.get(word)) is not None]
+            for found in sentence_words
         ]
         nearest = np.argmax(question_words.similarities, axis=1)
         article_total = float((await self._fact_matrix()).layout.article_count)
         rarity = np.log((article_total + 1) / (terms.article_counts[nearest] + 1)) + 0.1
-        raw = answer.soft_match(question_words.vectors, rarity / rarity.sum(), rows, terms.vectors)
-        signals.soft = answer.spread(raw, candidates, len(first_pass))
+        raw, coverage = answer.soft_match(
+            question_words.vectors,
+            rarity / rarity.sum(),
+            rows,
+            terms.vectors,
+            self.weights.translation_min_similarity,
+        )
+        signals.soft = answer.spread(raw, candidates, len(signals.first_pass))
         signals.soft_raw[candidates] = raw
+        signals.soft_coverage[candidates] = coverage
 
     async def _fact_matrix(self) -> answer.FactMatrix:
         if self._matrix is None:
-            self._matrix = self._as_matrix(await search.load_vectors(self.db))
+            matrix = self._as_matrix(await search.load_vectors(self.db))
+            await asyncio.to_thread(lambda: matrix.layout)  # derived once, off the event loop
+            self._matrix = matrix
         return self._matrix
 
     async def _term_matrix(self) -> search.TermRows:
@@ -366,6 +379,11 @@ class Knowledge:
 
 def _is_content_word(word: str) -> bool:
     return len(word) > 1 and not is_stopword(word) and not word.isdigit()
+
+
+def content_words(question: str) -> list[str]:
+    """A question's distinct content words, normalised, in order."""
+    return [w for w in dict.fromkeys(words(normalize(question))) if _is_content_word(w)]
 
 
 def vocabulary_words(text: str) -> list[str]:
