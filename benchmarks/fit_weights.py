@@ -321,6 +321,8 @@ async def main() -> None:
         print(f"{threshold:+.2f} | {rejected:.3f} | {wrong:.3f}")
     print(f"\nrerank_coefficients={weights.rerank_coefficients}")
     print(f"stored articles: 0-{STORED_ARTICLES - 1}")
+    for pool in [*pools.values(), *stores.values()]:
+        await pool.knowledge.db.close()
 
 
 if __name__ == "__main__":

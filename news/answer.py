@@ -10,15 +10,18 @@ Scoring, per question:
 3. An article-level score (the question against the article's centroid) is added, so a fact
    whose sentence says "it" is still found through what its article is about.
 4. BM25 over stemmed terms (and the article's title and key names) adds a keyword signal.
-5. The leading sentences are re-scored by word-level meaning overlap: each question word's best
-   USE word-vector similarity to the sentence's words, weighted by rarity (``soft_match``).
-   This is what most separates the answer from its neighbours in the same article, and it
-   works across languages, where plain keywords cannot.
-6. The answer is given only when a logistic rule over how far the best sentence stands out says
+5. The 30 leading sentences of this first pass are scored again by word-level meaning overlap:
+   each question word's best USE word-vector similarity to the sentence's words, weighted by
+   rarity (``soft_match``). This works across languages, where plain keywords cannot.
+6. A second pass ranks those candidates with a linear model over ``RERANK_FEATURES``: the
+   signals above, how much of the question the sentence covers, whether it carries the figure
+   or date the question asks for, and how it compares with its article's best candidate
+   (most remaining errors pick a neighbour of the answer in the same article).
+7. The answer is given only when a logistic rule over how far the best sentence stands out says
    so (``is_answer``); otherwise the reply says so and offers the closest articles.
 
-The signals are computed once (``sentence_signals``) and fused by ``fuse``, so the weights can be
-fitted on other languages' data without recomputing anything (benchmarks/fit_weights.py).
+The signals are computed once (``sentence_signals``), so the weights can be fitted on other
+languages' data without recomputing anything (benchmarks/fit_weights.py).
 """
 
 from __future__ import annotations
@@ -49,22 +52,22 @@ class RankWeights:
     kind: float = 0.0
     soft: float = 1.0
     soft_candidates: int = 30
+    strong_similarity: float = 0.8  # word vectors this close are nearly the same word
     # Logistic rule over ``answer_features``, fitted on two mixed stores (Russian/German and
     # Spanish/Russian, asked in English and both stored languages). The bias sits 1.0 above the
     # fitted one: the least strict rule that refused 80% of those stores' unanswerable
     # questions (it wrongly refused 10% of the answerable ones) (benchmarks/fit_weights.py).
     abstain_coefficients: tuple[float, ...] = (
-        0.3627, -0.1528, 0.2145, 0.039, 0.5916, 0.0501, -1.9482, 16.4469, -0.9828, 2.3798,
-        -0.3462,
+        0.3255, -0.1501, 0.21, -0.0348, 0.536, -0.0251, -1.401, 20.8872, -0.4215, 2.6, -0.2103,
     )  # fmt: skip
-    abstain_bias: float = -30.9308
+    abstain_bias: float = -10.1551
     # Second pass over the leading candidates: one coefficient per ``RERANK_FEATURES`` entry,
     # fitted on Russian, German and Spanish pools and stores (benchmarks/fit_weights.py).
     # Empty: the first pass's fused score ranks them.
     rerank_coefficients: tuple[float, ...] = (
-        -0.1488, 0.6572, -0.3679, 0.29, 0.4957, -0.0757, 0.8025, 0.5157, 12.2954, 8.0879,
-        34.621, -4.0674, 0.9069, 0.6536, 0.0, 0.3342, -0.1148, -13.3504, -1.3841, -0.5329,
-        -0.3209, 0.005, 1.1471,
+        -0.0975, 0.5563, -0.375, -0.045, 0.4968, -0.0584, 1.3732, 0.4234, 13.7227, 7.4654,
+        53.9825, -3.1179, 0.8648, 0.6897, 0.0, 0.298, -0.1384, -12.9639, -1.361, -0.4536,
+        -0.2959, 0.0165, 0.9295, 0.7731, -2.3495,
     )  # fmt: skip
     min_group_size: int = 30
     # Typical cosine (mean, std) of a question with any stored fact / article centroid, for
@@ -202,7 +205,7 @@ class SentenceSignals:
     own: FloatArray  # (2, n): the sentence's own standardised cosine, USE and e5
     best: FloatArray  # (2, n): the best of the sentence and its clauses
     article: FloatArray  # (2, n): the article centroid's standardised cosine
-    raw_best: FloatArray  # (2, n): the best raw cosine of the sentence and its clauses
+    raw_lead: FloatArray  # (2, n): see ``EncoderScores.raw_lead``
     same_language: npt.NDArray[np.bool_]  # (n,): sentence stored in the question's language
     keywords: FloatArray  # (n,): BM25, scaled so the best in the store is 1
     kind_match: FloatArray  # (n,): 1 when the sentence carries what the question type asks for
@@ -218,6 +221,8 @@ class SentenceSignals:
     candidates: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
     first_pass: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
     soft_coverage: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
+    strong_coverage: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
+    exact_coverage: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
     word_counts: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
 
 
@@ -265,25 +270,27 @@ def standardise_by_language(
     min_size: int,
     prior: tuple[float, float] = (0.0, 1.0),
     prior_strength: float = 0.0,
-) -> FloatArray:
+) -> tuple[FloatArray, FloatArray]:
     """z-score the scores within each stored language (the whole pool when a group is small).
 
     ``groups`` holds the rows of each stored language. The mean and spread are shrunk toward
     ``prior`` as if ``prior_strength`` typical scores had been seen too: in a store of a few
     articles the sample alone is too small to say what an ordinary score is, and every z-score
-    would be squeezed toward zero.
+    would be squeezed toward zero. Returns the z-scores and, per row, the mean used.
     """
     if len(groups) <= 1 or min(len(group) for group in groups) < min_size:
-        return _standardise(scores, prior, prior_strength)
+        z, mean = _standardise(scores, prior, prior_strength)
+        return z, np.full(len(scores), mean, np.float32)
     result = np.empty_like(scores)
+    means = np.empty_like(scores)
     for group in groups:
-        result[group] = _standardise(scores[group], prior, prior_strength)
-    return result
+        result[group], means[group] = _standardise(scores[group], prior, prior_strength)
+    return result, means
 
 
 def _standardise(
     values: FloatArray, prior: tuple[float, float], prior_strength: float
-) -> FloatArray:
+) -> tuple[FloatArray, float]:
     prior_mean, prior_std = prior
     count = len(values) + prior_strength
     mean = (float(values.sum()) + prior_strength * prior_mean) / count
@@ -293,7 +300,7 @@ def _standardise(
     standardised: FloatArray = ((values - mean) / (np.sqrt(spread / count) + 1e-6)).astype(
         np.float32
     )
-    return standardised
+    return standardised, mean
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +311,11 @@ class EncoderScores:
     own: FloatArray  # (sentences,): the sentence's own standardised cosine
     best: FloatArray  # (sentences,): the best of the sentence and its clauses
     article: FloatArray  # (sentences,): the sentence's article centroid, standardised
-    raw_best: FloatArray  # (sentences,): the best raw cosine of the sentence and its clauses
+    # (sentences,): the best raw cosine of the sentence and its clauses, less the question's
+    # mean cosine with the facts of that stored language. Unlike a z-score it does not shrink
+    # in a small store; unlike a raw cosine it does not carry how high one language's
+    # cosines run.
+    raw_lead: FloatArray
 
 
 def encoder_scores(
@@ -322,14 +333,14 @@ def encoder_scores(
     starts = layout.sentence_starts
     vectors = matrix.use if encoder == 0 else matrix.e5
     cosines = vectors @ query_vector
-    z = standardise_by_language(
+    z, means = standardise_by_language(
         cosines,
         layout.fact_groups,
         weights.min_group_size,
         weights.fact_priors[encoder],
         weights.prior_strength,
     )
-    by_article = standardise_by_language(
+    by_article, _ = standardise_by_language(
         layout.article_cosines(encoder, cosines[starts]),
         layout.article_groups,
         4,
@@ -341,7 +352,7 @@ def encoder_scores(
         own=z[starts],  # a sentence's own fact comes first in its rows
         best=np.maximum.reduceat(z, starts),
         article=by_article[layout.article_of_sentence],
-        raw_best=np.maximum.reduceat(cosines, starts),
+        raw_lead=np.maximum.reduceat(cosines, starts) - means[starts],
     )
 
 
@@ -365,7 +376,7 @@ def sentence_signals(
         own=np.stack([use.own, e5.own]),
         best=np.stack([use.best, e5.best]),
         article=np.stack([use.article, e5.article]),
-        raw_best=np.stack([use.raw_best, e5.raw_best]),
+        raw_lead=np.stack([use.raw_lead, e5.raw_lead]),
         same_language=matrix.language_group[starts] == question_language_group,
         keywords=np.maximum.reduceat(fact_keywords, starts),
         kind_match=kind_matches.max(axis=1),
@@ -462,8 +473,8 @@ RERANK_FEATURES = (
     "keywords",
     "soft match z",
     "soft match raw",
-    "raw USE cosine",
-    "raw e5 cosine",
+    "USE cosine lead",
+    "e5 cosine lead",
     "same language",
     "figure asked and carried",
     "date asked and carried",
@@ -476,6 +487,8 @@ RERANK_FEATURES = (
     "log word count",
     "first sentence",
     "soft coverage",
+    "strong soft coverage",
+    "exact coverage",
 )
 
 
@@ -486,6 +499,8 @@ def set_candidates(signals: SentenceSignals, weights: RankWeights) -> IntArray:
     signals.first_pass = first_pass
     signals.candidates = top_indices(first_pass, weights.soft_candidates)
     signals.soft_coverage = np.zeros(count, np.float32)
+    signals.strong_coverage = np.zeros(count, np.float32)
+    signals.exact_coverage = np.zeros(count, np.float32)
     signals.word_counts = np.zeros(count, np.float32)
     return signals.candidates
 
@@ -509,8 +524,8 @@ def candidate_features(signals: SentenceSignals) -> npt.NDArray[np.float64]:
         signals.keywords[c],
         signals.soft[c],
         signals.soft_raw[c],
-        signals.raw_best[0, c],
-        signals.raw_best[1, c],
+        signals.raw_lead[0, c],
+        signals.raw_lead[1, c],
         signals.same_language[c].astype(np.float32),
         signals.kind_matches[c, 0],
         signals.kind_matches[c, 1],
@@ -523,6 +538,8 @@ def candidate_features(signals: SentenceSignals) -> npt.NDArray[np.float64]:
         np.log1p(signals.word_counts[c]),
         (signals.position[c] == 0).astype(np.float32),
         signals.soft_coverage[c],
+        signals.strong_coverage[c],
+        signals.exact_coverage[c],
     ]
     return np.stack(columns, axis=1).astype(np.float64)
 
@@ -565,9 +582,9 @@ def answer_features(
 
     [final score, its lead over the runner-up, its lead over the mean of the top ten, its best
     encoder agreement (min of the two encoders' clause-level z), its article's score, its
-    keyword match, its raw USE and e5 cosines (which do not shrink with a small store as
-    z-scores do), whether it is in the question's language (raw cosines run higher within one
-    language), its raw word-level overlap with the question and how much of the question
+    keyword match, its USE and e5 cosine leads (``EncoderScores.raw_lead``), whether it is
+    in the question's language (cosines run higher within one language), its raw word-level
+    overlap with the question and how much of the question
     that overlap covers]
 
     ``scores`` is ``final_scores(signals, weights)`` when the caller already has it.
@@ -586,8 +603,8 @@ def answer_features(
             signals.best[:, top].min(),
             signals.article[:, top].mean(),
             signals.keywords[top],
-            signals.raw_best[0, top],
-            signals.raw_best[1, top],
+            signals.raw_lead[0, top],
+            signals.raw_lead[1, top],
             float(signals.same_language[top]),
             signals.soft_raw[top],
             coverage,
@@ -611,21 +628,24 @@ def soft_match(
     candidate_rows: list[list[int]],
     term_vectors: FloatArray,
     close: float,
-) -> tuple[FloatArray, FloatArray]:
+    strong: float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Word-level meaning overlap of each candidate sentence with the question.
 
-    Returns the weighted mean, over question words, of each word's best similarity to any of
-    the sentence's words (rows of ``term_vectors``), and the weighted share of question words
-    that have a ``close`` match in the sentence (at least that similarity).
+    Each question word takes its best similarity to any of the sentence's words (rows of
+    ``term_vectors``). Returns, per candidate, the weighted mean of those similarities and
+    the weighted shares of question words with a ``close`` and a ``strong`` match.
     """
     scores = np.zeros(len(candidate_rows), np.float32)
-    coverage = np.zeros(len(candidate_rows), np.float32)
+    close_share = np.zeros(len(candidate_rows), np.float32)
+    strong_share = np.zeros(len(candidate_rows), np.float32)
     for index, rows in enumerate(candidate_rows):
         if rows:
             best = (question_vectors @ term_vectors[rows].T).max(axis=1)
             scores[index] = float(best @ word_weights)
-            coverage[index] = float((best >= close) @ word_weights)
-    return scores, coverage
+            close_share[index] = float((best >= close) @ word_weights)
+            strong_share[index] = float((best >= strong) @ word_weights)
+    return scores, close_share, strong_share
 
 
 def spread(raw: FloatArray, candidates: IntArray, count: int) -> FloatArray:

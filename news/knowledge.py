@@ -320,16 +320,25 @@ class Knowledge:
         nearest = np.argmax(question_words.similarities, axis=1)
         article_total = float((await self._fact_matrix()).layout.article_count)
         rarity = np.log((article_total + 1) / (terms.article_counts[nearest] + 1)) + 0.1
-        raw, coverage = answer.soft_match(
+        word_weights = rarity / rarity.sum()
+        raw, close, strong = answer.soft_match(
             question_words.vectors,
-            rarity / rarity.sum(),
+            word_weights,
             rows,
             terms.vectors,
             self.weights.translation_min_similarity,
+            self.weights.strong_similarity,
         )
         signals.soft = answer.spread(raw, candidates, len(signals.first_pass))
         signals.soft_raw[candidates] = raw
-        signals.soft_coverage[candidates] = coverage
+        signals.soft_coverage[candidates] = close
+        signals.strong_coverage[candidates] = strong
+        # The same words by their stems: an exact match, in the same language only.
+        question_stems = np.array([stem(word) for word in question_words.words], dtype=object)
+        signals.exact_coverage[candidates] = [
+            float(np.isin(question_stems, [terms.stems[row] for row in found]) @ word_weights)
+            for found in rows
+        ]
 
     async def _fact_matrix(self) -> answer.FactMatrix:
         if self._matrix is None:
