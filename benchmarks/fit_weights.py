@@ -266,9 +266,7 @@ async def main() -> None:
         for language, pool in pools.items():
             pool.knowledge.weights = weights
             settings[f"en->{language}"] = await collect(pool, questions["en"], "en")
-            settings[f"{language}->{language}"] = await collect(
-                pool, questions[language], language
-            )
+            settings[f"{language}->{language}"] = await collect(pool, questions[language], language)
         for (even, odd), store in stores.items():
             store.knowledge.weights = weights
             for language in ("en", even, odd):

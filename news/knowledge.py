@@ -18,6 +18,7 @@ from news.embed import Encoders, shared_encoders
 from news.errors import UserError
 from news.extract import extract_facts
 from news.ingest import ArticleDraft
+from news.memory import release_free_memory
 from news.text import (
     detect_language,
     index_terms,
@@ -213,6 +214,7 @@ class Knowledge:
             if r.best_fact_id in facts
         ]
         answered = bool(found) and answer.is_answer(signals, self.weights, scores)
+        release_free_memory()
         return Answer(cleaned, language, answered=answered, facts=found)
 
     async def signals(
