@@ -167,8 +167,11 @@ class DeliveryWorker:
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for can swallow a cancellation
+            # that lands as the event is set, and stop() then waited forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=30.0)
+                async with asyncio.timeout(30.0):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.drain()
