@@ -51,6 +51,9 @@ class RankWeights:
     translations_per_word: int = 3
     kind: float = 0.0
     soft: float = 1.0
+    # Choosing which fact of a sentence to quote: a clause carrying the figure, date or speaker
+    # the question asks for is preferred by this much (in z units).
+    quote_kind: float = 1.0
     soft_candidates: int = 30
     strong_similarity: float = 0.8  # word vectors this close are nearly the same word
     # Logistic rule over ``answer_features``, fitted on two mixed stores (Russian/German and
@@ -214,6 +217,7 @@ class SentenceSignals:
     soft_raw: FloatArray  # (n,): the same overlap unstandardised (0 outside the candidates)
     fact_z: FloatArray  # (2, facts): per-fact standardised cosines, to pick the fact to quote
     fact_keywords: FloatArray  # (facts,): per-fact scaled BM25
+    fact_kind_match: FloatArray  # (facts,): 1 when the fact carries what the question asks for
     fact_sentence: IntArray  # (facts,): index of each fact's sentence in the arrays above
     fact_ids: npt.NDArray[np.int64]  # (facts,)
     position: IntArray  # (n,): the sentence's position in its article (0: first)
@@ -369,7 +373,9 @@ def sentence_signals(
     count = len(starts)
     use, e5 = scores
     fact_keywords = _scaled(layout, keyword_scores, len(matrix.fact_ids))
-    kind_matches = (layout.sentence_flags & np.array(question_kinds, np.bool_)).astype(np.float32)
+    asked = np.array(question_kinds, np.bool_)
+    kind_matches = (layout.sentence_flags & asked).astype(np.float32)
+    fact_kind_match = np.any(matrix.flags & asked, axis=1).astype(np.float32)
     return SentenceSignals(
         sentence_ids=matrix.sentence_ids[starts],
         article_ids=matrix.article_ids[starts],
@@ -385,6 +391,7 @@ def sentence_signals(
         soft_raw=np.zeros(count, np.float32),
         fact_z=np.stack([use.fact_z, e5.fact_z]),
         fact_keywords=fact_keywords,
+        fact_kind_match=fact_kind_match,
         fact_sentence=layout.sentence_of_fact,
         fact_ids=matrix.fact_ids,
         position=layout.sentence_position,
@@ -440,7 +447,8 @@ def rank(
     """
     scores = final_scores(signals, weights) if scores is None else scores
     top = top_indices(scores, limit)
-    # The fact quoted is the clause (or the sentence itself) whose own fused score is best.
+    # The fact quoted is the clause (or the sentence itself) whose own fused score is best,
+    # preferring one that carries what the question asks for (a figure, a date, a speaker).
     keyword_weight = weights.keywords / 2
     ranked = []
     for i in top:
@@ -451,6 +459,7 @@ def rank(
             weights.use * signals.fact_z[0, rows]
             + (1 - weights.use) * signals.fact_z[1, rows]
             + keyword_weight * signals.fact_keywords[rows]
+            + weights.quote_kind * signals.fact_kind_match[rows]
         )
         ranked.append(
             SentenceScore(
