@@ -175,14 +175,9 @@ async def cosine_priors(
     )
 
 
-def answer_features(signals: answer.SentenceSignals, weights: RankWeights) -> np.ndarray:
-    """Features of the best sentence that say whether it answers (see news/answer.py)."""
-    return answer.answer_features(signals, weights)
-
-
 def fit_abstention(cases: list[Case], weights: RankWeights) -> tuple[np.ndarray, float]:
     """Logistic regression: is the top sentence a real answer? Returns coefficients and bias."""
-    features = np.array([answer_features(c.signals, weights) for c in cases])
+    features = np.array([answer.answer_features(c.signals, weights) for c in cases])
     labels = np.array([c.gold is not None for c in cases], np.float64)
     mean, std = features.mean(axis=0), features.std(axis=0) + 1e-9
     x = (features - mean) / std
@@ -203,7 +198,9 @@ def abstention_table(
     cases: list[Case], weights: RankWeights, coefficients: np.ndarray, bias: float
 ) -> list[tuple[float, float, float]]:
     rows = []
-    logits = np.array([answer_features(c.signals, weights) @ coefficients + bias for c in cases])
+    logits = np.array(
+        [answer.answer_features(c.signals, weights) @ coefficients + bias for c in cases]
+    )
     answerable = np.array([c.gold is not None for c in cases])
     for threshold in np.arange(-2.0, 2.01, 0.25):
         rejected_unanswerable = float((logits[~answerable] < threshold).mean())

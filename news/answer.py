@@ -211,7 +211,6 @@ class SentenceSignals:
     raw_lead: FloatArray  # (2, n): see ``EncoderScores.raw_lead``
     same_language: npt.NDArray[np.bool_]  # (n,): sentence stored in the question's language
     keywords: FloatArray  # (n,): BM25, scaled so the best in the store is 1
-    kind_match: FloatArray  # (n,): 1 when the sentence carries what the question type asks for
     kind_matches: FloatArray  # (n, 3): figure, date and speaker asked for and carried
     soft: FloatArray  # (n,): word-level meaning overlap, standardised over the candidates
     soft_raw: FloatArray  # (n,): the same overlap unstandardised (0 outside the candidates)
@@ -221,13 +220,14 @@ class SentenceSignals:
     fact_sentence: IntArray  # (facts,): index of each fact's sentence in the arrays above
     fact_ids: npt.NDArray[np.int64]  # (facts,)
     position: IntArray  # (n,): the sentence's position in its article (0: first)
-    # Filled in by the caller for the leading candidates of the first pass (``set_candidates``).
+    # Word-level matches, filled in by the caller for the candidates (0 elsewhere).
+    soft_coverage: FloatArray  # (n,): share of the question with a close word in the sentence
+    strong_coverage: FloatArray  # (n,): share with a nearly identical word
+    exact_coverage: FloatArray  # (n,): share with the same stem
+    word_counts: FloatArray  # (n,): distinct words of the sentence
+    # The leading sentences of the first pass and its scores (``set_candidates``).
     candidates: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
     first_pass: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
-    soft_coverage: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
-    strong_coverage: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
-    exact_coverage: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
-    word_counts: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,7 +385,6 @@ def sentence_signals(
         raw_lead=np.stack([use.raw_lead, e5.raw_lead]),
         same_language=matrix.language_group[starts] == question_language_group,
         keywords=np.maximum.reduceat(fact_keywords, starts),
-        kind_match=kind_matches.max(axis=1),
         kind_matches=kind_matches,
         soft=np.zeros(count, np.float32),  # filled in for the leading candidates by the caller
         soft_raw=np.zeros(count, np.float32),
@@ -395,6 +394,10 @@ def sentence_signals(
         fact_sentence=layout.sentence_of_fact,
         fact_ids=matrix.fact_ids,
         position=layout.sentence_position,
+        soft_coverage=np.zeros(count, np.float32),
+        strong_coverage=np.zeros(count, np.float32),
+        exact_coverage=np.zeros(count, np.float32),
+        word_counts=np.zeros(count, np.float32),
     )
 
 
@@ -420,7 +423,7 @@ def fuse(signals: SentenceSignals, weights: RankWeights) -> FloatArray:
     score = (mix * facts).sum(axis=0)
     score += weights.article * (mix * signals.article).sum(axis=0)
     score += weights.keywords * signals.keywords
-    score += weights.kind * signals.kind_match
+    score += weights.kind * signals.kind_matches.max(axis=1)
     score += weights.soft * signals.soft
     fused: FloatArray = score.astype(np.float32)
     return fused
@@ -503,14 +506,8 @@ RERANK_FEATURES = (
 
 def set_candidates(signals: SentenceSignals, weights: RankWeights) -> IntArray:
     """Choose the leading sentences of the first pass, which the second pass re-scores."""
-    first_pass = fuse(signals, weights)
-    count = len(first_pass)
-    signals.first_pass = first_pass
-    signals.candidates = top_indices(first_pass, weights.soft_candidates)
-    signals.soft_coverage = np.zeros(count, np.float32)
-    signals.strong_coverage = np.zeros(count, np.float32)
-    signals.exact_coverage = np.zeros(count, np.float32)
-    signals.word_counts = np.zeros(count, np.float32)
+    signals.first_pass = fuse(signals, weights)
+    signals.candidates = top_indices(signals.first_pass, weights.soft_candidates)
     return signals.candidates
 
 
@@ -569,16 +566,15 @@ def final_scores(signals: SentenceSignals, weights: RankWeights) -> FloatArray:
     (fitted on other languages); every other sentence ranks below them, in first-pass order.
     Without coefficients (or candidates), the fused score is used as it is.
     """
-    fused = fuse(signals, weights)
     candidates = signals.candidates
     if not weights.rerank_coefficients or len(candidates) == 0:
-        return fused
+        return fuse(signals, weights)
     learned = candidate_features(signals) @ np.array(weights.rerank_coefficients)
-    scores = np.empty_like(fused)
-    others = np.ones(len(fused), np.bool_)
+    scores = np.empty_like(signals.first_pass)
+    others = np.ones(len(scores), np.bool_)
     others[candidates] = False
     if others.any():
-        rest = fused[others]
+        rest = signals.first_pass[others]
         scores[others] = learned.min() - 1.0 + (rest - rest.max()) * 1e-3
     scores[candidates] = learned
     return scores
@@ -593,8 +589,7 @@ def answer_features(
     encoder agreement (min of the two encoders' clause-level z), its article's score, its
     keyword match, its USE and e5 cosine leads (``EncoderScores.raw_lead``), whether it is
     in the question's language (cosines run higher within one language), its raw word-level
-    overlap with the question and how much of the question
-    that overlap covers]
+    overlap with the question and how much of the question that overlap covers]
 
     ``scores`` is ``final_scores(signals, weights)`` when the caller already has it.
     """
@@ -603,7 +598,6 @@ def answer_features(
     top = order[0]
     runner_up = scores[order[1]] if len(order) > 1 else scores[top] - 1.0
     top_ten = scores[order[:10]].mean()
-    coverage = signals.soft_coverage[top] if len(signals.soft_coverage) else 0.0
     return np.array(
         [
             scores[top],
@@ -616,7 +610,7 @@ def answer_features(
             signals.raw_lead[1, top],
             float(signals.same_language[top]),
             signals.soft_raw[top],
-            coverage,
+            signals.soft_coverage[top],
         ],
         np.float64,
     )
