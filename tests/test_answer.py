@@ -45,6 +45,8 @@ async def test_claim_about_cost_finds_the_96_percent_fact(store: Path, encoders:
     answer = await _ask(store, encoders, "what did DeepSeek claim about cost?")
     _check_shape(answer)
     assert "96" in answer.facts[0].fact.sentence
+    # The quote itself carries the claim (not the sentence's first clause).
+    assert "96" in answer.facts[0].fact.text
     assert answer.answered is True
 
 

@@ -1,0 +1,145 @@
+"""The ranking's arithmetic on small hand-made matrices: article scores, standardising, the
+second pass and the choice of the fact to quote. No encoders and no store are needed here;
+the whole path is exercised on the sample article in test_answer.py."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from news import answer
+from news.embed import Encoders
+
+rng = np.random.default_rng(7)
+
+
+def _unit(rows: int, dims: int) -> np.ndarray:
+    vectors = rng.normal(size=(rows, dims)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def _matrix(articles: int = 6, sentences_per_article: int = 4) -> answer.FactMatrix:
+    """Articles of sentences; every sentence has one clause after it; two languages."""
+    fact_ids, sentence_ids, article_ids, is_sentence, groups = [], [], [], [], []
+    fact = 0
+    for article in range(articles):
+        for sentence in range(sentences_per_article):
+            sentence_id = article * 100 + sentence
+            for own in (True, False):
+                fact += 1
+                fact_ids.append(fact)
+                sentence_ids.append(sentence_id)
+                article_ids.append(article + 1)
+                is_sentence.append(own)
+                groups.append(article % 2)
+    count = len(fact_ids)
+    flags = np.zeros((count, 3), np.bool_)
+    flags[1::4, 0] = True  # every other sentence's clause carries a figure
+    return answer.FactMatrix(
+        fact_ids=np.array(fact_ids, np.int64),
+        sentence_ids=np.array(sentence_ids, np.int64),
+        article_ids=np.array(article_ids, np.int64),
+        is_sentence=np.array(is_sentence, np.bool_),
+        language_group=np.array(groups, np.intp),
+        flags=flags,
+        use=_unit(count, 8),
+        e5=_unit(count, 6),
+    )
+
+
+def _signals(matrix: answer.FactMatrix, weights: answer.RankWeights) -> answer.SentenceSignals:
+    scores = (
+        answer.encoder_scores(matrix, 0, _unit(1, 8)[0], weights),
+        answer.encoder_scores(matrix, 1, _unit(1, 6)[0], weights),
+    )
+    signals = answer.sentence_signals(matrix, scores, {}, (True, False, False), 0)
+    answer.set_candidates(signals, weights)
+    return signals
+
+
+def test_article_cosines_equal_the_cosine_with_each_normalised_centroid() -> None:
+    matrix = _matrix()
+    layout = matrix.layout
+    query = _unit(1, 8)[0]
+    sentence_vectors = matrix.use[layout.sentence_starts]
+    expected = []
+    for article in range(layout.article_count):
+        summed = sentence_vectors[layout.article_of_sentence == article].sum(axis=0)
+        expected.append(summed @ query / np.linalg.norm(summed))
+    found = layout.article_cosines(0, sentence_vectors @ query)
+    np.testing.assert_allclose(found, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_standardising_is_per_language_unless_a_group_is_too_small() -> None:
+    scores = np.array([1.0, 2.0, 3.0, 10.0, 20.0, 30.0], np.float32)
+    groups = (np.array([0, 1, 2]), np.array([3, 4, 5]))
+    z, means = answer.standardise_by_language(scores, groups, min_size=3)
+    np.testing.assert_allclose(z[:3], z[3:], atol=1e-5)  # same shape within each language
+    np.testing.assert_allclose(means, [2, 2, 2, 20, 20, 20], rtol=1e-6)
+    pooled, pooled_means = answer.standardise_by_language(scores, groups, min_size=4)
+    assert pooled[3] > pooled[2]  # one pool: the second language's scores all rank higher
+    np.testing.assert_allclose(pooled_means, np.full(6, scores.mean()), rtol=1e-6)
+
+
+def test_second_pass_ranks_every_candidate_above_the_rest_in_first_pass_order() -> None:
+    weights = answer.RankWeights(soft_candidates=5)
+    signals = _signals(_matrix(), weights)
+    final = answer.final_scores(signals, weights)
+    candidates = signals.candidates
+    others = np.setdiff1d(np.arange(len(final)), candidates)
+    assert final[candidates].min() > final[others].max()
+    by_first_pass = others[np.argsort(-signals.first_pass[others], kind="stable")]
+    by_final = others[np.argsort(-final[others], kind="stable")]
+    assert by_first_pass.tolist() == by_final.tolist()
+    features = answer.candidate_features(signals)
+    assert features.shape == (len(candidates), len(answer.RERANK_FEATURES))
+    expected = features @ np.array(weights.rerank_coefficients)
+    np.testing.assert_allclose(final[candidates], expected, rtol=1e-5)
+
+
+def test_without_coefficients_the_first_pass_ranks() -> None:
+    weights = answer.RankWeights(rerank_coefficients=())
+    signals = _signals(_matrix(), weights)
+    np.testing.assert_array_equal(
+        answer.final_scores(signals, weights), answer.fuse(signals, weights)
+    )
+
+
+@pytest.mark.parametrize("quote_kind", [0.0, 100.0])
+def test_the_quote_prefers_the_clause_carrying_what_is_asked(quote_kind: float) -> None:
+    weights = answer.RankWeights(quote_kind=quote_kind)
+    matrix = _matrix()
+    signals = _signals(matrix, weights)  # the question asks for a figure
+    figure_facts = set(matrix.fact_ids[matrix.flags[:, 0]].tolist())
+    quoted = [found.best_fact_id for found in answer.rank(signals, weights, limit=24)]
+    with_figure = [found for found in quoted if found in figure_facts]
+    sentences_with_figure = len(figure_facts)
+    if quote_kind:
+        assert len(with_figure) == sentences_with_figure
+    else:
+        assert len(with_figure) < sentences_with_figure  # the encoders alone pick others too
+
+
+def test_e5_always_runs_on_its_own_thread(encoders: Encoders) -> None:
+    seen: set[str] = set()
+    model = encoders._e5
+    original = model.query
+
+    def recording(texts: list[str]) -> np.ndarray:
+        seen.add(threading.current_thread().name)
+        return original(texts)
+
+    model.query = recording
+    try:
+        callers = [threading.Thread(target=encoders.query_e5, args=("a question",)) for _ in "ab"]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join()
+        encoders.query_e5("from the main thread")
+    finally:
+        model.query = original
+    assert len(seen) == 1
+    assert seen.pop().startswith("e5")
