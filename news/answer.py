@@ -216,7 +216,8 @@ class SentenceSignals:
     soft_raw: FloatArray  # (n,): the same overlap unstandardised (0 outside the candidates)
     fact_z: FloatArray  # (2, facts): per-fact standardised cosines, to pick the fact to quote
     fact_keywords: FloatArray  # (facts,): per-fact scaled BM25
-    fact_kind_match: FloatArray  # (facts,): 1 when the fact carries what the question asks for
+    fact_flags: npt.NDArray[np.bool_]  # (facts, 3): the matrix's figure/date/speaker flags
+    asked: npt.NDArray[np.bool_]  # (3,): whether the question asks for a figure/date/speaker
     fact_sentence: IntArray  # (facts,): index of each fact's sentence in the arrays above
     fact_ids: npt.NDArray[np.int64]  # (facts,)
     position: IntArray  # (n,): the sentence's position in its article (0: first)
@@ -327,16 +328,18 @@ def encoder_scores(
     encoder: int,
     query_vector: FloatArray,
     weights: RankWeights = DEFAULT_WEIGHTS,
+    cosines: FloatArray | None = None,
 ) -> EncoderScores:
     """Score every fact with one encoder (0: USE, 1: e5); ``query_vector`` is its (dims,) vector.
 
     The two encoders are scored separately so the caller can score with USE while e5 is still
-    encoding the question.
+    encoding the question. ``cosines`` is the question's cosine with every fact when the
+    caller has already computed it (see ``Knowledge._cosines``).
     """
     layout = matrix.layout
     starts = layout.sentence_starts
-    vectors = matrix.use if encoder == 0 else matrix.e5
-    cosines = vectors @ query_vector
+    if cosines is None:
+        cosines = (matrix.use if encoder == 0 else matrix.e5) @ query_vector
     z, means = standardise_by_language(
         cosines,
         layout.fact_groups,
@@ -373,9 +376,11 @@ def sentence_signals(
     count = len(starts)
     use, e5 = scores
     fact_keywords = _scaled(layout, keyword_scores, len(matrix.fact_ids))
+    # A sentence's keyword score is its best fact's; few facts match, so only they are visited.
+    matched = np.flatnonzero(fact_keywords)
+    keywords = np.zeros(count, np.float32)
+    np.maximum.at(keywords, layout.sentence_of_fact[matched], fact_keywords[matched])
     asked = np.array(question_kinds, np.bool_)
-    kind_matches = (layout.sentence_flags & asked).astype(np.float32)
-    fact_kind_match = np.any(matrix.flags & asked, axis=1).astype(np.float32)
     return SentenceSignals(
         sentence_ids=matrix.sentence_ids[starts],
         article_ids=matrix.article_ids[starts],
@@ -384,13 +389,14 @@ def sentence_signals(
         article=np.stack([use.article, e5.article]),
         raw_lead=np.stack([use.raw_lead, e5.raw_lead]),
         same_language=matrix.language_group[starts] == question_language_group,
-        keywords=np.maximum.reduceat(fact_keywords, starts),
-        kind_matches=kind_matches,
+        keywords=keywords,
+        kind_matches=(layout.sentence_flags & asked).astype(np.float32),
         soft=np.zeros(count, np.float32),  # filled in for the leading candidates by the caller
         soft_raw=np.zeros(count, np.float32),
         fact_z=np.stack([use.fact_z, e5.fact_z]),
         fact_keywords=fact_keywords,
-        fact_kind_match=fact_kind_match,
+        fact_flags=matrix.flags,
+        asked=asked,
         fact_sentence=layout.sentence_of_fact,
         fact_ids=matrix.fact_ids,
         position=layout.sentence_position,
@@ -418,14 +424,17 @@ def _scaled(layout: Layout, scores: dict[int, float], count: int) -> FloatArray:
 
 def fuse(signals: SentenceSignals, weights: RankWeights) -> FloatArray:
     """One score per sentence from the signals."""
-    mix = np.array([weights.use, 1.0 - weights.use], np.float32)[:, None]
-    facts = (1 - weights.clause) * signals.own + weights.clause * signals.best
-    score = (mix * facts).sum(axis=0)
-    score += weights.article * (mix * signals.article).sum(axis=0)
+    # Written out per encoder: numpy's reductions over a short axis are slow at this size.
+    use, e5 = weights.use, 1.0 - weights.use
+    own, best, article = signals.own, signals.best, signals.article
+    facts = (1 - weights.clause) * own + weights.clause * best
+    score = use * (facts[0] + weights.article * article[0])
+    score += e5 * (facts[1] + weights.article * article[1])
     score += weights.keywords * signals.keywords
-    score += weights.kind * signals.kind_matches.max(axis=1)
+    if weights.kind:
+        score += weights.kind * signals.kind_matches.max(axis=1)
     score += weights.soft * signals.soft
-    fused: FloatArray = score.astype(np.float32)
+    fused: FloatArray = score.astype(np.float32, copy=False)
     return fused
 
 
@@ -462,7 +471,7 @@ def rank(
             weights.use * signals.fact_z[0, rows]
             + (1 - weights.use) * signals.fact_z[1, rows]
             + keyword_weight * signals.fact_keywords[rows]
-            + weights.quote_kind * signals.fact_kind_match[rows]
+            + weights.quote_kind * np.any(signals.fact_flags[rows] & signals.asked, axis=1)
         )
         ranked.append(
             SentenceScore(

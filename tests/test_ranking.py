@@ -11,6 +11,8 @@ import pytest
 
 from news import answer
 from news.embed import Encoders
+from news.knowledge import Knowledge, scan
+from storage.search import TermRows
 
 rng = np.random.default_rng(7)
 
@@ -120,6 +122,46 @@ def test_the_quote_prefers_the_clause_carrying_what_is_asked(quote_kind: float) 
         assert len(with_figure) == sentences_with_figure
     else:
         assert len(with_figure) < sentences_with_figure  # the encoders alone pick others too
+
+
+def test_a_sentences_keyword_score_is_its_best_facts() -> None:
+    matrix = _matrix()
+    weights = answer.RankWeights()
+    scores = (
+        answer.encoder_scores(matrix, 0, _unit(1, 8)[0], weights),
+        answer.encoder_scores(matrix, 1, _unit(1, 6)[0], weights),
+    )
+    bm25 = {2: 4.0, 3: 1.0, 4: 2.0, 17: 8.0}  # a clause, a sentence and its clause, another
+    signals = answer.sentence_signals(matrix, scores, bm25, (False, False, False), 0)
+    expected = np.zeros(len(signals.sentence_ids), np.float32)
+    for fact_id, value in bm25.items():
+        sentence = signals.fact_sentence[fact_id - 1]  # fact ids are 1.. in row order
+        expected[sentence] = max(expected[sentence], value / 8.0)
+    np.testing.assert_allclose(signals.keywords, expected, rtol=1e-5)
+
+
+def test_a_known_word_is_its_own_nearest_and_others_are_searched() -> None:
+    vectors = _unit(4, 8)
+    terms = TermRows(
+        ids=np.arange(1, 5, dtype=np.int64),
+        words=["cost", "price", "تكلفة", "chips"],
+        stems=["cost", "price", "تكلف", "chip"],
+        is_arabic=np.array([False, False, True, False]),
+        article_counts=np.ones(4, np.float32),
+        vectors=vectors,
+    )
+    near_arabic = vectors[2] + 0.1 * vectors[1]
+    question = np.stack([vectors[3], near_arabic / np.linalg.norm(near_arabic)])
+    found = Knowledge._question_words(["chips", "expense"], question, terms)
+    assert found.nearest.tolist() == [3, 2]
+    assert found.nearest.tolist() == np.argmax(question @ vectors.T, axis=1).tolist()
+
+
+@pytest.mark.parametrize("rows", [10, 50_000])  # one thread, then split over two
+async def test_the_fact_scan_equals_one_matrix_product(rows: int) -> None:
+    vectors = rng.normal(size=(rows, 16)).astype(np.float32)
+    query = _unit(1, 16)[0]
+    np.testing.assert_allclose(await scan(vectors, query), vectors @ query, rtol=1e-5, atol=1e-6)
 
 
 def test_e5_always_runs_on_its_own_thread(encoders: Encoders) -> None:
