@@ -42,7 +42,10 @@ from news.answer import RankWeights
 @dataclasses.dataclass
 class Case:
     signals: answer.SentenceSignals
-    gold: int | None  # index into the signals' sentence arrays, None when unanswerable
+    answerable: bool  # the question's article is stored
+    # Index into the signals' sentence arrays; None when unanswerable, or when the gold sentence
+    # was stored as part of a longer sentence (it counts as a miss, as in eval_retrieval.py).
+    gold: int | None
 
 
 async def collect(pool: xquad.Pool, items: list[xquad.Question], language: str) -> list[Case]:
@@ -55,18 +58,15 @@ async def collect(pool: xquad.Pool, items: list[xquad.Question], language: str) 
             for index, sentence_id in enumerate(signals.sentence_ids):
                 key = pool.sentence_gold[int(sentence_id)]
                 position_of.setdefault(key, []).append(index)
-        target = (question.article_index, question.paragraph_index, question.gold_sentence)
-        if question.article_index not in pool.stored_articles:
-            gold = None
-        else:
-            gold = position_of.get(target, [None])[0]
-        cases.append(Case(signals, gold))
+        target = pool.target(question)
+        gold = None if target is None else position_of.get(target, [None])[0]
+        cases.append(Case(signals, target is not None, gold))
     return cases
 
 
 def recall_at_1(cases: list[Case], weights: RankWeights, second_pass: bool = False) -> float:
     """R@1 of the first pass (``fuse``) or, with ``second_pass``, of the final ranking."""
-    answerable = [c for c in cases if c.gold is not None]
+    answerable = [c for c in cases if c.answerable]
     hits = 0
     for case in answerable:
         if second_pass:
@@ -178,7 +178,7 @@ async def cosine_priors(
 def fit_abstention(cases: list[Case], weights: RankWeights) -> tuple[np.ndarray, float]:
     """Logistic regression: is the top sentence a real answer? Returns coefficients and bias."""
     features = np.array([answer.answer_features(c.signals, weights) for c in cases])
-    labels = np.array([c.gold is not None for c in cases], np.float64)
+    labels = np.array([c.answerable for c in cases], np.float64)
     mean, std = features.mean(axis=0), features.std(axis=0) + 1e-9
     x = (features - mean) / std
     w = np.zeros(x.shape[1])
@@ -201,7 +201,7 @@ def abstention_table(
     logits = np.array(
         [answer.answer_features(c.signals, weights) @ coefficients + bias for c in cases]
     )
-    answerable = np.array([c.gold is not None for c in cases])
+    answerable = np.array([c.answerable for c in cases])
     for threshold in np.arange(-2.0, 2.01, 0.25):
         rejected_unanswerable = float((logits[~answerable] < threshold).mean())
         wrongly_false = float((logits[answerable] < threshold).mean())

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,11 @@ class Question:
     text: str
     article_index: int
     paragraph_index: int
-    gold_sentence: int  # index into the paragraph's sentence_breaks
+    # Index into the sentence_breaks of the question's OWN language's paragraph. Translations
+    # split and order sentences differently (10% of the questions' answers sit in a sentence of
+    # another index in Arabic than in English), so a pool in another language must use
+    # ``Pool.target``, which takes the gold from the stored language's file.
+    gold_sentence: int
 
 
 @dataclass
@@ -103,6 +108,15 @@ class Pool:
     sentence_gold: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     stored_articles: set[int] = field(default_factory=set)
     language_of_article: dict[int, str] = field(default_factory=dict)
+
+    def target(self, question: Question) -> tuple[int, int, int] | None:
+        """The gold sentence as stored: (article, paragraph, sentence index) in the language
+        the article is stored in; None when the question's article is not stored."""
+        language = self.language_of_article.get(question.article_index)
+        if language is None:
+            return None
+        gold = gold_sentences(language)[question.qid]
+        return (question.article_index, question.paragraph_index, gold)
 
 
 def load(language: str) -> dict:
@@ -131,6 +145,12 @@ def questions(data: dict) -> list[Question]:
                 )
                 found.append(Question(qa["id"], qa["question"], ai, pi, gold))
     return found
+
+
+@lru_cache(maxsize=None)
+def gold_sentences(language: str) -> dict[str, int]:
+    """Each question id's gold sentence index in that language's paragraphs."""
+    return {question.qid: question.gold_sentence for question in questions(load(language))}
 
 
 def _best_overlap(start: int, end: int, breaks: list[tuple[int, int]]) -> int:
@@ -190,7 +210,7 @@ async def run_questions(pool: Pool, items: list[Question], top_k: int = 5) -> li
     for question in items:
         answer = await pool.knowledge.ask(question.text, top_k=top_k)
         rank = None
-        target = (question.article_index, question.paragraph_index, question.gold_sentence)
+        target = pool.target(question)
         for position, found in enumerate(answer.facts, start=1):
             if pool.sentence_gold.get(found.fact.sentence_id) == target:
                 rank = position

@@ -61,16 +61,16 @@ class RankWeights:
     # fitted one: the least strict rule that refused 80% of those stores' unanswerable
     # questions (it wrongly refused 10% of the answerable ones) (benchmarks/fit_weights.py).
     abstain_coefficients: tuple[float, ...] = (
-        0.3255, -0.1501, 0.21, -0.0348, 0.536, -0.0251, -1.401, 20.8872, -0.4215, 2.6, -0.2103,
+        0.3533, -0.1868, 0.3419, -0.0039, 0.6664, 0.3161, -1.4487, 29.754, -0.9952, 3.2474, 0.6149,
     )  # fmt: skip
-    abstain_bias: float = -10.1551
+    abstain_bias: float = -12.0906
     # Second pass over the leading candidates: one coefficient per ``RERANK_FEATURES`` entry,
     # fitted on Russian, German and Spanish pools and stores (benchmarks/fit_weights.py).
     # Empty: the first pass's fused score ranks them.
     rerank_coefficients: tuple[float, ...] = (
-        -0.0975, 0.5563, -0.375, -0.045, 0.4968, -0.0584, 1.3732, 0.4234, 13.7227, 7.4654,
-        53.9825, -3.1179, 0.8648, 0.6897, 0.0, 0.298, -0.1384, -12.9639, -1.361, -0.4536,
-        -0.2959, 0.0165, 0.9295, 0.7731, -2.3495,
+        -0.0421, 0.56, -0.3561, -0.0614, 0.4652, -0.0878, 1.4619, 0.4257, 13.7921, 6.5594,
+        53.8069, -3.1601, 1.2412, 0.6793, 0.0, 0.3446, 0.0334, -11.9938, -1.332, -0.603,
+        -0.2279, -0.0926, 1.1369, 0.5093, -3.0286,
     )  # fmt: skip
     min_group_size: int = 30
     # Typical cosine (mean, std) of a question with any stored fact / article centroid, for
