@@ -1,7 +1,7 @@
 """Fit the ranking on XQuAD-R's OTHER languages: first-pass weights, second pass, abstention.
 
 Usage: python benchmarks/fit_weights.py [--languages ru,de] [--more-pools es]
-           [--more-stores es,ru] [--rounds N]
+           [--more-stores es,ru] [--rounds N] [--hidden-units 8] [--save-ranker PATH]
 
 Arabic and English paragraphs are never used here (English questions are, over the other
 languages' paragraphs, as the evaluation README allows). Settings, with X each pool language:
@@ -10,14 +10,15 @@ asked in English and both stored languages.
 
 1. First pass (``fuse``): with ``--rounds N``, a coordinate search over ``GRID`` on the
    ``--languages`` settings (mean Recall@1). By default the current weights are kept.
-2. Second pass: a linear model over ``candidate_features``, softmax over each question's
-   candidates, fitted on every setting; each language is also left out in turn to show how
-   it does on a language it has not seen.
+2. Second pass: a small network over ``candidate_features`` (``news.ranker``), softmax over
+   each question's candidates, fitted on every setting; each language is also left out in
+   turn to show how it does on a language it has not seen.
 3. Abstention: a logistic rule over ``answer_features`` of the top sentence, fitted on the
    stores' questions (answerable or not).
 
-Prints what it chose; copy it into ``RankWeights`` in news/answer.py (a person decides, so
-the code never changes behind review).
+Prints what it chose and writes the second pass to ``--save-ranker``; copy the numbers into
+``RankWeights`` in news/answer.py and the file to news/ranker.json (a person decides, so the
+shipped ranking never changes behind review).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from eval_retrieval import STORED_ARTICLES, store_sources
 
 from news import answer
 from news.answer import RankWeights
+from news.ranker import Ranker
 
 
 @dataclasses.dataclass
@@ -77,11 +79,14 @@ def recall_at_1(cases: list[Case], weights: RankWeights, second_pass: bool = Fal
     return hits / max(1, len(answerable))
 
 
-def fit_ranker(cases: list[Case], l2: float = 1e-3, steps: int = 1500) -> np.ndarray:
-    """Linear second pass: softmax over each question's candidates, gold as the target.
+def fit_ranker(
+    cases: list[Case], hidden_units: int = 8, l2: float = 1e-3, steps: int = 1500, seed: int = 0
+) -> Ranker:
+    """Second pass: softmax over each question's candidates, gold as the target.
 
-    Only questions whose gold sentence is among the candidates teach it anything. Features
-    are standardised while fitting; the coefficients returned are in raw feature units.
+    Only questions whose gold sentence is among the candidates teach it anything. The score is
+    linear in the standardised features plus ``hidden_units`` tanh units (0: linear only).
+    Adam, full batch, L2 on every weight.
     """
     blocks, golds = [], []
     for case in cases:
@@ -91,25 +96,45 @@ def fit_ranker(cases: list[Case], l2: float = 1e-3, steps: int = 1500) -> np.nda
         blocks.append(answer.candidate_features(case.signals))
         golds.append(int(np.flatnonzero(candidates == case.gold)[0]))
     stacked = np.concatenate(blocks)
-    mean, std = stacked.mean(axis=0), stacked.std(axis=0) + 1e-9
+    mean, scale = stacked.mean(axis=0), stacked.std(axis=0) + 1e-9
     sizes = [len(block) for block in blocks]
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    x = (stacked - mean) / std
+    x = (stacked - mean) / scale
     gold_rows = offsets + np.array(golds)
-    w = np.zeros(x.shape[1])
-    moment, velocity = np.zeros_like(w), np.zeros_like(w)
+    rng = np.random.default_rng(seed)
+    params = {
+        "linear": np.zeros(x.shape[1]),
+        "hidden": rng.normal(0.0, 0.1, (x.shape[1], hidden_units)),
+        "hidden_bias": np.zeros(hidden_units),
+        "output": np.zeros(hidden_units),
+    }
+    moment = {name: np.zeros_like(value) for name, value in params.items()}
+    velocity = {name: np.zeros_like(value) for name, value in params.items()}
     for step in range(1, steps + 1):
-        logits = x @ w
+        units = np.tanh(x @ params["hidden"] + params["hidden_bias"])
+        logits = x @ params["linear"] + units @ params["output"]
         logits -= np.repeat(np.maximum.reduceat(logits, offsets), sizes)
         exp = np.exp(logits)
         p = exp / np.repeat(np.add.reduceat(exp, offsets), sizes)
         p[gold_rows] -= 1.0
-        grad = x.T @ p / len(blocks) + l2 * w
-        moment = 0.9 * moment + 0.1 * grad
-        velocity = 0.999 * velocity + 0.001 * grad**2
-        w -= 0.05 * (moment / (1 - 0.9**step)) / (np.sqrt(velocity / (1 - 0.999**step)) + 1e-8)
-    coefficients: np.ndarray = w / std
-    return coefficients
+        p /= len(blocks)
+        back = np.outer(p, params["output"]) * (1 - units**2)
+        grads = {
+            "linear": x.T @ p,
+            "hidden": x.T @ back,
+            "hidden_bias": back.sum(axis=0),
+            "output": units.T @ p,
+        }
+        for name, grad in grads.items():
+            grad = grad + l2 * params[name]
+            moment[name] = 0.9 * moment[name] + 0.1 * grad
+            velocity[name] = 0.999 * velocity[name] + 0.001 * grad**2
+            params[name] -= (
+                0.05
+                * (moment[name] / (1 - 0.9**step))
+                / (np.sqrt(velocity[name] / (1 - 0.999**step)) + 1e-8)
+            )
+    return Ranker(answer.RERANK_FEATURES, mean, scale, **params)
 
 
 def objective(settings: dict[str, list[Case]], weights: RankWeights) -> float:
@@ -223,6 +248,15 @@ async def main() -> None:
     parser.add_argument(
         "--more-pools", default="es", help="extra languages whose en->X, X->X join the ranker fit"
     )
+    parser.add_argument(
+        "--hidden-units", type=int, default=8, help="tanh units of the second pass (0: linear)"
+    )
+    parser.add_argument(
+        "--save-ranker",
+        type=Path,
+        default=xquad.CACHE_DIR / "ranker.json",
+        help="where to write the fitted second pass (ship it as news/ranker.json)",
+    )
     args = parser.parse_args()
     first, second = args.languages.split(",")
     extra_pools = [lang for lang in args.more_pools.split(",") if lang]
@@ -255,7 +289,7 @@ async def main() -> None:
         article_priors=article_priors,  # type: ignore[arg-type]
         prior_strength=args.prior_strength,
         translation_min_similarity=float(args.similarities),
-        rerank_coefficients=(),
+        ranker=None,
     )
 
     async def collect_all(weights: RankWeights) -> dict[str, list[Case]]:
@@ -288,25 +322,27 @@ async def main() -> None:
     for held_out in sorted(used):
         train = [c for name, cases in settings.items() if held_out not in name for c in cases]
         test = {name: cases for name, cases in settings.items() if held_out in name}
-        trial = dataclasses.replace(weights, rerank_coefficients=tuple(fit_ranker(train)))
+        trial = dataclasses.replace(weights, ranker=fit_ranker(train, args.hidden_units))
         for name, cases in test.items():
             print(
                 f"  {name}: first pass {recall_at_1(cases, weights):.3f}"
                 f" -> second {recall_at_1(cases, trial, second_pass=True):.3f}"
             )
     everything = [case for cases in settings.values() for case in cases]
-    coefficients = fit_ranker(everything)
-    weights = dataclasses.replace(
-        weights, rerank_coefficients=tuple(round(float(c), 4) for c in coefficients)
-    )
+    # Rounded as it will be shipped, so what is printed is what the bot will do.
+    ranker = Ranker.from_json(fit_ranker(everything, args.hidden_units).to_json())
+    weights = dataclasses.replace(weights, ranker=ranker)
     print("\nper setting R@1, first pass -> second pass (fitted on all of them):")
     for name, cases in settings.items():
         print(
             f"  {name}: {recall_at_1(cases, weights):.3f}"
             f" -> {recall_at_1(cases, weights, second_pass=True):.3f}"
         )
-    for name, value in zip(answer.RERANK_FEATURES, weights.rerank_coefficients, strict=True):
+    print("\nlinear part of the second pass (per standard deviation of each feature):")
+    for name, value in zip(answer.RERANK_FEATURES, ranker.linear, strict=True):
         print(f"  {name:40s} {value:+.4f}")
+    ranker.save(args.save_ranker)
+    print(f"second pass written to {args.save_ranker}")
 
     store_cases = [c for name, cases in settings.items() if name.startswith("store") for c in cases]
     abstain, bias = fit_abstention(store_cases, weights)
@@ -314,7 +350,6 @@ async def main() -> None:
     print("threshold | unanswerable answered false | answerable wrongly false")
     for threshold, rejected, wrong in abstention_table(store_cases, weights, abstain, bias):
         print(f"{threshold:+.2f} | {rejected:.3f} | {wrong:.3f}")
-    print(f"\nrerank_coefficients={weights.rerank_coefficients}")
     print(f"stored articles: 0-{STORED_ARTICLES - 1}")
     for pool in [*pools.values(), *stores.values()]:
         await pool.knowledge.db.close()

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -147,7 +147,7 @@ def questions(data: dict) -> list[Question]:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def gold_sentences(language: str) -> dict[str, int]:
     """Each question id's gold sentence index in that language's paragraphs."""
     return {question.qid: question.gold_sentence for question in questions(load(language))}

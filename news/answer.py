@@ -32,8 +32,40 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from news.ranker import Ranker, shipped_ranker
+
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
+
+
+# What the second pass weighs for each candidate sentence (``candidate_features``).
+RERANK_FEATURES = (
+    "own USE z",
+    "own e5 z",
+    "best clause USE z",
+    "best clause e5 z",
+    "article USE z",
+    "article e5 z",
+    "keywords",
+    "soft match z",
+    "soft match raw",
+    "USE cosine lead",
+    "e5 cosine lead",
+    "same language",
+    "figure asked and carried",
+    "date asked and carried",
+    "speaker asked and carried",
+    "first pass z",
+    "first pass minus article's best",
+    "soft match minus article's best",
+    "best clause e5 z minus article's best",
+    "keywords minus article's best",
+    "log word count",
+    "first sentence",
+    "soft coverage",
+    "strong soft coverage",
+    "exact coverage",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +96,10 @@ class RankWeights:
         0.3533, -0.1868, 0.3419, -0.0039, 0.6664, 0.3161, -1.4487, 29.754, -0.9952, 3.2474, 0.6149,
     )  # fmt: skip
     abstain_bias: float = -12.0906
-    # Second pass over the leading candidates: one coefficient per ``RERANK_FEATURES`` entry,
-    # fitted on Russian, German and Spanish pools and stores (benchmarks/fit_weights.py).
-    # Empty: the first pass's fused score ranks them.
-    rerank_coefficients: tuple[float, ...] = (
-        -0.0421, 0.56, -0.3561, -0.0614, 0.4652, -0.0878, 1.4619, 0.4257, 13.7921, 6.5594,
-        53.8069, -3.1601, 1.2412, 0.6793, 0.0, 0.3446, 0.0334, -11.9938, -1.332, -0.603,
-        -0.2279, -0.0926, 1.1369, 0.5093, -3.0286,
-    )  # fmt: skip
+    # Second pass over the leading candidates (``news/ranker.json``, fitted on Russian, German
+    # and Spanish pools and stores by benchmarks/fit_weights.py). None: the first pass's fused
+    # score ranks them.
+    ranker: Ranker | None = field(default_factory=shipped_ranker)
     min_group_size: int = 30
     # Typical cosine (mean, std) of a question with any stored fact / article centroid, for
     # USE and e5, measured on the fitting languages; small stores lean on them.
@@ -84,6 +112,11 @@ class RankWeights:
         (0.7688, 0.032),
     )
     prior_strength: float = 100.0
+
+    def __post_init__(self) -> None:
+        """Refuse a ranker fitted on other features than this code computes."""
+        if self.ranker is not None and self.ranker.features != RERANK_FEATURES:
+            raise ValueError("the ranker was fitted on other features; refit it")
 
 
 DEFAULT_WEIGHTS = RankWeights()
@@ -484,35 +517,6 @@ def rank(
     return ranked
 
 
-RERANK_FEATURES = (
-    "own USE z",
-    "own e5 z",
-    "best clause USE z",
-    "best clause e5 z",
-    "article USE z",
-    "article e5 z",
-    "keywords",
-    "soft match z",
-    "soft match raw",
-    "USE cosine lead",
-    "e5 cosine lead",
-    "same language",
-    "figure asked and carried",
-    "date asked and carried",
-    "speaker asked and carried",
-    "first pass z",
-    "first pass minus article's best",
-    "soft match minus article's best",
-    "best clause e5 z minus article's best",
-    "keywords minus article's best",
-    "log word count",
-    "first sentence",
-    "soft coverage",
-    "strong soft coverage",
-    "exact coverage",
-)
-
-
 def set_candidates(signals: SentenceSignals, weights: RankWeights) -> IntArray:
     """Choose the leading sentences of the first pass, which the second pass re-scores."""
     signals.first_pass = fuse(signals, weights)
@@ -571,14 +575,14 @@ def _minus_article_best(values: FloatArray, article_ids: npt.NDArray[np.int64]) 
 def final_scores(signals: SentenceSignals, weights: RankWeights) -> FloatArray:
     """One score per sentence: the second pass for the candidates, the first for the rest.
 
-    The candidates are ranked by ``weights.rerank_coefficients`` over ``candidate_features``
-    (fitted on other languages); every other sentence ranks below them, in first-pass order.
-    Without coefficients (or candidates), the fused score is used as it is.
+    The candidates are ranked by ``weights.ranker`` over ``candidate_features`` (fitted on
+    other languages); every other sentence ranks below them, in first-pass order. Without a
+    ranker (or candidates), the fused score is used as it is.
     """
     candidates = signals.candidates
-    if not weights.rerank_coefficients or len(candidates) == 0:
+    if weights.ranker is None or len(candidates) == 0:
         return fuse(signals, weights)
-    learned = candidate_features(signals) @ np.array(weights.rerank_coefficients)
+    learned = weights.ranker.score(candidate_features(signals))
     scores = np.empty_like(signals.first_pass)
     others = np.ones(len(scores), np.bool_)
     others[candidates] = False

@@ -4,7 +4,9 @@ the whole path is exercised on the sample article in test_answer.py."""
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from news import answer
 from news.embed import Encoders
 from news.knowledge import Knowledge, scan
+from news.ranker import Ranker, shipped_ranker
 from storage.search import TermRows
 
 rng = np.random.default_rng(7)
@@ -97,12 +100,13 @@ def test_second_pass_ranks_every_candidate_above_the_rest_in_first_pass_order() 
     assert by_first_pass.tolist() == by_final.tolist()
     features = answer.candidate_features(signals)
     assert features.shape == (len(candidates), len(answer.RERANK_FEATURES))
-    expected = features @ np.array(weights.rerank_coefficients)
+    assert weights.ranker is not None
+    expected = weights.ranker.score(features)
     np.testing.assert_allclose(final[candidates], expected, rtol=1e-5)
 
 
 def test_without_coefficients_the_first_pass_ranks() -> None:
-    weights = answer.RankWeights(rerank_coefficients=())
+    weights = answer.RankWeights(ranker=None)
     signals = _signals(_matrix(), weights)
     np.testing.assert_array_equal(
         answer.final_scores(signals, weights), answer.fuse(signals, weights)
@@ -122,6 +126,40 @@ def test_the_quote_prefers_the_clause_carrying_what_is_asked(quote_kind: float) 
         assert len(with_figure) == sentences_with_figure
     else:
         assert len(with_figure) < sentences_with_figure  # the encoders alone pick others too
+
+
+def _ranker(units: int) -> Ranker:
+    count = len(answer.RERANK_FEATURES)
+    return Ranker(
+        features=answer.RERANK_FEATURES,
+        mean=rng.normal(size=count),
+        scale=rng.uniform(0.5, 2.0, size=count),
+        linear=rng.normal(size=count),
+        hidden=rng.normal(size=(count, units)),
+        hidden_bias=rng.normal(size=units),
+        output=rng.normal(size=units),
+    )
+
+
+@pytest.mark.parametrize("units", [0, 3])
+def test_the_ranker_scores_standardised_features_and_survives_its_file(
+    units: int, tmp_path: Path
+) -> None:
+    ranker = _ranker(units)
+    features = rng.normal(size=(5, len(answer.RERANK_FEATURES)))
+    z = (features - ranker.mean) / ranker.scale
+    expected = z @ ranker.linear + np.tanh(z @ ranker.hidden + ranker.hidden_bias) @ ranker.output
+    np.testing.assert_allclose(ranker.score(features), expected, rtol=1e-9)
+    ranker.save(tmp_path / "ranker.json")
+    reloaded = Ranker.from_json(json.loads((tmp_path / "ranker.json").read_text()))
+    np.testing.assert_allclose(reloaded.score(features), expected, rtol=1e-3, atol=1e-3)
+
+
+def test_a_ranker_fitted_on_other_features_is_refused() -> None:
+    stale = Ranker.from_json({**_ranker(2).to_json(), "features": ["an old feature"] * 25})
+    with pytest.raises(ValueError, match="refit"):
+        answer.RankWeights(ranker=stale)
+    assert shipped_ranker().features == answer.RERANK_FEATURES
 
 
 def test_a_sentences_keyword_score_is_its_best_facts() -> None:
