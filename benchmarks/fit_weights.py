@@ -80,7 +80,7 @@ def recall_at_1(cases: list[Case], weights: RankWeights, second_pass: bool = Fal
 
 
 def fit_ranker(
-    cases: list[Case], hidden_units: int = 8, l2: float = 1e-3, steps: int = 1500, seed: int = 0
+    cases: list[Case], hidden_units: int = 8, l2: float = 1e-2, steps: int = 1500, seed: int = 0
 ) -> Ranker:
     """Second pass: softmax over each question's candidates, gold as the target.
 
@@ -96,7 +96,8 @@ def fit_ranker(
         blocks.append(answer.candidate_features(case.signals))
         golds.append(int(np.flatnonzero(candidates == case.gold)[0]))
     stacked = np.concatenate(blocks)
-    mean, scale = stacked.mean(axis=0), stacked.std(axis=0) + 1e-9
+    mean, scale = stacked.mean(axis=0), stacked.std(axis=0)
+    scale[scale < 1e-6] = 1.0  # a feature that never varies here (the speaker flag) stays as it is
     sizes = [len(block) for block in blocks]
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     x = (stacked - mean) / scale
@@ -251,6 +252,10 @@ async def main() -> None:
     parser.add_argument(
         "--hidden-units", type=int, default=8, help="tanh units of the second pass (0: linear)"
     )
+    # 8 units with this L2 did best with each language left out in turn, among 0, 8 and 16
+    # units and L2 1e-3 and 1e-2 (mean R@1 over the fitting settings: linear 0.745, 8 units
+    # 0.755 with 1e-3 and 0.756 with 1e-2, 16 units 0.755 but further from its in-sample fit).
+    parser.add_argument("--ranker-l2", type=float, default=1e-2, help="L2 of the second pass")
     parser.add_argument(
         "--save-ranker",
         type=Path,
@@ -322,7 +327,9 @@ async def main() -> None:
     for held_out in sorted(used):
         train = [c for name, cases in settings.items() if held_out not in name for c in cases]
         test = {name: cases for name, cases in settings.items() if held_out in name}
-        trial = dataclasses.replace(weights, ranker=fit_ranker(train, args.hidden_units))
+        trial = dataclasses.replace(
+            weights, ranker=fit_ranker(train, args.hidden_units, args.ranker_l2)
+        )
         for name, cases in test.items():
             print(
                 f"  {name}: first pass {recall_at_1(cases, weights):.3f}"
@@ -330,7 +337,7 @@ async def main() -> None:
             )
     everything = [case for cases in settings.values() for case in cases]
     # Rounded as it will be shipped, so what is printed is what the bot will do.
-    ranker = Ranker.from_json(fit_ranker(everything, args.hidden_units).to_json())
+    ranker = Ranker.from_json(fit_ranker(everything, args.hidden_units, args.ranker_l2).to_json())
     weights = dataclasses.replace(weights, ranker=ranker)
     print("\nper setting R@1, first pass -> second pass (fitted on all of them):")
     for name, cases in settings.items():

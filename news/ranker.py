@@ -45,7 +45,10 @@ class Ranker:
         """The weights as plain lists, rounded to what matters."""
 
         def rounded(values: npt.NDArray[np.float64]) -> Any:
-            return np.round(values, 5).tolist()
+            # Six significant digits: a feature's scale can be small, and must not become 0.
+            return np.vectorize(lambda value: float(f"{value:.6g}"), otypes=[float])(
+                values
+            ).tolist()
 
         return {
             "features": list(self.features),

@@ -155,6 +155,13 @@ def test_the_ranker_scores_standardised_features_and_survives_its_file(
     np.testing.assert_allclose(reloaded.score(features), expected, rtol=1e-3, atol=1e-3)
 
 
+def test_a_small_feature_scale_survives_the_file() -> None:
+    ranker = _ranker(2)
+    ranker.scale[0] = 3.2e-7  # a feature that hardly varies in the fitting data
+    reloaded = Ranker.from_json(ranker.to_json())
+    np.testing.assert_allclose(reloaded.scale, ranker.scale, rtol=1e-5)
+
+
 def test_a_ranker_fitted_on_other_features_is_refused() -> None:
     stale = Ranker.from_json({**_ranker(2).to_json(), "features": ["an old feature"] * 25})
     with pytest.raises(ValueError, match="refit"):
