@@ -254,7 +254,7 @@ async def main() -> None:
     )
     # 8 units with this L2 did best with each language left out in turn, among 0, 8 and 16
     # units and L2 1e-3 and 1e-2 (mean R@1 over the fitting settings: linear 0.745, 8 units
-    # 0.755 with 1e-3 and 0.756 with 1e-2, 16 units 0.755 but further from its in-sample fit).
+    # 0.755 to 0.756, 16 units 0.755 but further from its in-sample fit; BENCHMARKS.md).
     parser.add_argument("--ranker-l2", type=float, default=1e-2, help="L2 of the second pass")
     parser.add_argument(
         "--save-ranker",
