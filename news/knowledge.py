@@ -358,14 +358,15 @@ class Knowledge:
 
     async def _fact_matrix(self) -> answer.FactMatrix:
         if self._matrix is None:
-            matrix = self._as_matrix(await search.load_vectors(self.db))
+            # Room for an eighth more facts, so adding articles does not copy the matrix.
+            matrix = self._as_matrix(await search.load_vectors(self.db, headroom=0.125))
             await asyncio.to_thread(lambda: matrix.layout)  # derived once, off the event loop
             self._matrix = matrix
         return self._matrix
 
     async def _term_matrix(self) -> search.TermRows:
         if self._terms is None:
-            self._terms = await search.load_terms(self.db)
+            self._terms = await search.load_terms(self.db, headroom=0.125)
         return self._terms
 
     async def _extend_matrices(self, vocabulary: list[str]) -> None:
@@ -376,7 +377,11 @@ class Knowledge:
         if self._matrix is not None:
             last = int(self._matrix.fact_ids[-1]) if len(self._matrix.fact_ids) else 0
             fresh = self._as_matrix(await search.load_vectors(self.db, after_fact_id=last))
-            self._matrix = answer.concatenate(self._matrix, fresh)
+            extended = answer.concatenate(self._matrix, fresh)
+            # Derived here, off the event loop, so the next question does not wait for it
+            # (0.1 to 0.2 s at 10,000 articles); questions meanwhile use the current matrix.
+            await asyncio.to_thread(lambda: extended.layout)
+            self._matrix = extended
         if self._terms is not None:
             last = int(self._terms.ids[-1]) if len(self._terms.ids) else 0
             old_rows = [self._terms.row_of_word.get(word) for word in vocabulary]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from news.embed import Encoders
 from news.errors import UserError
+from news.ingest import ArticleDraft
 from news.knowledge import MAX_QUESTION_CHARS, Answer, Knowledge, clean_question
 from storage.db import Database
 
@@ -163,3 +165,29 @@ async def test_asking_writes_nothing(store: Path, encoders: Encoders) -> None:
         ):
             await knowledge.ask(question)
     assert table_counts(store) == before
+
+
+async def test_an_added_article_joins_the_loaded_matrices_without_copying_them(
+    store: Path, encoders: Encoders
+) -> None:
+    async with Database(store) as db:
+        knowledge = Knowledge(db, encoders)
+        await knowledge.ask("what did DeepSeek claim about cost?")  # loads the matrices
+        before, terms_before = knowledge._matrix, knowledge._terms
+        assert before is not None and terms_before is not None
+        body = (
+            "The city council approved 12 million dollars for new parks in 2024. "
+            "The mayor said that playgrounds would be built first."
+        )
+        await knowledge.add(ArticleDraft("Parks budget", body, "en"))
+        after, terms_after = knowledge._matrix, knowledge._terms
+        assert after is not None and terms_after is not None
+        assert len(after.fact_ids) > len(before.fact_ids)
+        # The stored vectors were written after the old rows, not copied with them.
+        assert np.shares_memory(after.use, before.use)
+        assert np.shares_memory(after.e5, before.e5)
+        assert np.shares_memory(terms_after.vectors, terms_before.vectors)
+        np.testing.assert_array_equal(after.use[: len(before.use)], before.use)
+        found = await knowledge.ask("How much money did the council approve for parks?")
+    assert found.answered
+    assert "12 million" in found.facts[0].fact.sentence

@@ -15,7 +15,7 @@ from news import answer
 from news.embed import Encoders
 from news.knowledge import Knowledge, scan
 from news.ranker import Ranker, shipped_ranker
-from storage.search import TermRows
+from storage.search import TermRows, append_rows
 
 rng = np.random.default_rng(7)
 
@@ -207,6 +207,31 @@ async def test_the_fact_scan_equals_one_matrix_product(rows: int) -> None:
     vectors = rng.normal(size=(rows, 16)).astype(np.float32)
     query = _unit(1, 16)[0]
     np.testing.assert_allclose(await scan(vectors, query), vectors @ query, rtol=1e-5, atol=1e-6)
+
+
+def test_rows_are_appended_in_place_while_the_buffer_has_room() -> None:
+    buffer = rng.normal(size=(10, 4)).astype(np.float32)
+    head = buffer[:6]
+    older = head.copy()
+    tail = rng.normal(size=(3, 4)).astype(np.float32)
+    joined = append_rows(head, tail)
+    assert np.shares_memory(joined, buffer)
+    np.testing.assert_array_equal(joined, np.concatenate([older, tail]))
+    np.testing.assert_array_equal(head, older)  # a view held elsewhere sees no change
+    # No room left for five more: a larger buffer, and the next append goes in place again.
+    grown = append_rows(joined, rng.normal(size=(5, 4)).astype(np.float32))
+    assert not np.shares_memory(grown, buffer)
+    np.testing.assert_array_equal(grown[:9], joined)
+    again = append_rows(grown, tail)
+    assert np.shares_memory(again, grown)
+    np.testing.assert_array_equal(again[14:], tail)
+
+
+def test_a_copy_is_never_written_through() -> None:
+    head = rng.normal(size=(4, 2)).astype(np.float32)  # owns its memory: no buffer to fill
+    joined = append_rows(head, head)
+    assert not np.shares_memory(joined, head)
+    np.testing.assert_array_equal(joined, np.concatenate([head, head]))
 
 
 def test_e5_always_runs_on_its_own_thread(encoders: Encoders) -> None:
