@@ -2,6 +2,11 @@
 
 Usage: python benchmarks/question_latency.py [--sizes 1000,10000] [--questions 200] [--write]
 
+After the questions, three short articles are added to the serving store, each followed by a
+question: "add ms" is `Knowledge.add` (extraction, encoding, storing, and extending the
+in-memory matrices), "next question ms" the question after it, "peak RSS MB" the most the
+process held at any time, adds included.
+
 Stores are built from XQuAD-R paragraphs (Arabic and English alternately). Each distinct
 paragraph is extracted and encoded once; further copies reuse its facts and vectors (the search
 is what is measured, not encoding). Every copy is a separate article with its own rows in SQLite,
@@ -119,12 +124,46 @@ async def measure(size: int, questions: list[str], encoders: xquad.CachedEncoder
         f"{p50 / f50:.2f}",
         f"{measured['rss_ready']:.0f}",
         f"{measured['rss_after']:.0f}",
+        f"{measured['add'] * 1000:.0f}",
+        f"{measured['next_question'] * 1000:.0f}",
+        f"{measured['rss_peak']:.0f}",
         f"{build_seconds:.0f}",
     ]
 
 
+# Added while serving, after the questions: an admin's article arriving in a busy store.
+ADDED_ARTICLES = [
+    (
+        "Parks budget",
+        "The city council approved 12 million dollars for new parks on Monday. The mayor said "
+        "that playgrounds would be built first, and that work would start in the spring.",
+        "en",
+    ),
+    (
+        "ميزانية الحدائق",
+        "وافق مجلس المدينة يوم الاثنين على 12 مليون دولار لإنشاء حدائق جديدة. وقال رئيس البلدية "
+        "إن الملاعب ستُبنى أولًا، وإن العمل سيبدأ في الربيع.",
+        "ar",
+    ),
+    (
+        "Library hours",
+        "The public library will open on Sundays from next month. Its director said that "
+        "visits had doubled since the reading room was rebuilt.",
+        "en",
+    ),
+]
+
+
+def peak_rss_mb() -> float:
+    """Highest resident set size of this process so far, in MB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
 async def serve(path: Path, questions: list[str]) -> None:
-    """Open the store as the bot does, ask every question, print the figures as JSON."""
+    """Open the store as the bot does, ask every question, print the figures as JSON.
+
+    Then add a few articles, each followed by a question, as an admin would while chats ask.
+    """
     async with Database(path) as db:
         knowledge = Knowledge(db, Encoders())
         await knowledge.warm_up()
@@ -137,6 +176,15 @@ async def serve(path: Path, questions: list[str]) -> None:
             started = time.perf_counter()
             await knowledge.ask(question)
             latencies.append(time.perf_counter() - started)
+        rss_after = rss_mb()
+        adds, next_questions = [], []
+        for title, body, language in ADDED_ARTICLES:
+            started = time.perf_counter()
+            await knowledge.add(ArticleDraft(title, body, language))  # type: ignore[arg-type]
+            adds.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await knowledge.ask(questions[len(adds)])
+            next_questions.append(time.perf_counter() - started)
         print(
             json.dumps(
                 {
@@ -145,7 +193,10 @@ async def serve(path: Path, questions: list[str]) -> None:
                     "f50": statistics.median(floors),
                     "f95": percentile(floors, 0.95),
                     "rss_ready": rss_ready,
-                    "rss_after": rss_mb(),
+                    "rss_after": rss_after,
+                    "add": statistics.median(adds),
+                    "next_question": statistics.median(next_questions),
+                    "rss_peak": peak_rss_mb(),
                 }
             )
         )
@@ -176,6 +227,9 @@ async def main() -> None:
         "p50 / floor",
         "RSS MB ready",
         "RSS MB after asking",
+        "add ms",
+        "next question ms",
+        "peak RSS MB",
         "build s",
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

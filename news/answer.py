@@ -230,10 +230,13 @@ def _summed_norms(
     owner = article_index[order]
     run_starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(order) else order
     lengths = np.diff(np.r_[run_starts, len(order)])
+    chunk = 2048  # articles per step: keeps each step's temporaries to a few MB
     for position in range(int(lengths.max(initial=0))):
-        runs = run_starts[lengths > position]
-        sums[owner[runs]] += vectors[starts[order[runs + position]]]
-    norms: FloatArray = (np.linalg.norm(sums, axis=1) + 1e-6).astype(np.float32)
+        present = run_starts[lengths > position]
+        for first in range(0, len(present), chunk):
+            runs = present[first : first + chunk]
+            sums[owner[runs]] += vectors[starts[order[runs + position]]]
+    norms: FloatArray = (np.sqrt(np.einsum("ij,ij->i", sums, sums)) + 1e-6).astype(np.float32)
     return norms
 
 

@@ -132,6 +132,8 @@ class Knowledge:
                 assert existing is not None
                 return AddResult(existing, created=False)
             await self._extend_matrices(vocabulary)
+        # Encoding and extending the matrices leave freed heap behind, as a question does.
+        release_free_memory()
         article = await article_store.get_article(self.db, article_id)
         assert article is not None
         return AddResult(article, created=True)
