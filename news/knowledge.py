@@ -358,17 +358,26 @@ class Knowledge:
             for found in rows
         ]
 
+    # Loading takes the lock that adding and removing hold: an article stored while a load was
+    # reading (after a removal, say) would otherwise be missing from the loaded matrix, which
+    # only extends with rows stored after it is in place, until the next restart.
+
     async def _fact_matrix(self) -> answer.FactMatrix:
         if self._matrix is None:
-            # Room for an eighth more facts, so adding articles does not copy the matrix.
-            matrix = self._as_matrix(await search.load_vectors(self.db, headroom=0.125))
-            await asyncio.to_thread(lambda: matrix.layout)  # derived once, off the event loop
-            self._matrix = matrix
+            async with self._lock:
+                if self._matrix is None:
+                    # Room for an eighth more facts, so adding articles does not copy them all.
+                    rows = await search.load_vectors(self.db, headroom=0.125)
+                    matrix = self._as_matrix(rows)
+                    await asyncio.to_thread(lambda: matrix.layout)  # once, off the event loop
+                    self._matrix = matrix
         return self._matrix
 
     async def _term_matrix(self) -> search.TermRows:
         if self._terms is None:
-            self._terms = await search.load_terms(self.db, headroom=0.125)
+            async with self._lock:
+                if self._terms is None:
+                    self._terms = await search.load_terms(self.db, headroom=0.125)
         return self._terms
 
     async def _extend_matrices(self, vocabulary: list[str]) -> None:
