@@ -25,7 +25,7 @@ from eval_retrieval import write_section
 from news.embed import Encoders
 from news.extract import extract_facts
 from news.ingest import ArticleDraft
-from news.knowledge import Knowledge, vocabulary_words
+from news.knowledge import Knowledge, content_words
 from storage.db import Database
 
 
@@ -57,7 +57,7 @@ async def main() -> None:
     seen: set[str] = set()
     vocab_batches = []
     for draft in items:
-        words = [w for w in vocabulary_words(draft.body) if w not in seen]
+        words = [w for w in content_words(draft.body) if w not in seen]
         seen.update(words)
         vocab_batches.append(words)
     started = time.perf_counter()

@@ -38,7 +38,7 @@ from eval_retrieval import write_section
 
 from news.embed import Encoders
 from news.ingest import ArticleDraft
-from news.knowledge import Knowledge, vocabulary_words
+from news.knowledge import Knowledge, content_words
 from news.text import index_terms
 from storage import search
 from storage.articles import insert_article
@@ -62,7 +62,7 @@ async def build_store(path: Path, size: int, encoders: xquad.CachedEncoders) -> 
     records = []
     for language, paragraph in mixed:
         draft = ArticleDraft(paragraph.title, paragraph.context, language)  # type: ignore[arg-type]
-        words = vocabulary_words(draft.body)
+        words = content_words(draft.body)
         known = await search.known_words(db, words)
         records.append(knowledge._prepare(draft, None, [w for w in words if w not in known], words))
     encoders.save()

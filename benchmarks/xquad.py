@@ -58,9 +58,6 @@ class CachedEncoders(Encoders):
         tmp.replace(self.cache_file)
         self._dirty = False
 
-    def query_use(self, text: str) -> np.ndarray:
-        return self._encode([text], is_query=True).use
-
     def query_e5(self, text: str) -> np.ndarray:
         return self._encode([text], is_query=True).e5
 

@@ -91,10 +91,6 @@ class Encoders:
         """Encode one question with both encoders."""
         return self._encode([text], is_query=True)
 
-    def query_use(self, text: str) -> Matrix:
-        """Encode one question with USE only: (1, 512)."""
-        return self._use_vectors([text])
-
     def query_e5(self, text: str) -> Matrix:
         """Encode one question with e5 only: (1, 384)."""
         return self._e5_vectors([text], is_query=True)

@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1_000
 
-FloatVector = npt.NDArray[np.float32]
-
 
 @dataclass(frozen=True, slots=True)
 class QuestionWords:
@@ -121,7 +119,7 @@ class Knowledge:
         existing = await article_store.find_by_hash(self.db, draft.content_hash)
         if existing:
             return AddResult(existing, created=False)
-        vocabulary = vocabulary_words(draft.body)
+        vocabulary = content_words(draft.body)
         known = await search.known_words(self.db, vocabulary)
         new_words = [word for word in vocabulary if word not in known]
         record = await asyncio.to_thread(self._prepare, draft, added_by, new_words, vocabulary)
@@ -422,7 +420,7 @@ class Knowledge:
 _SPLIT_SCAN_ROWS = 20_000
 
 
-async def scan(vectors: npt.NDArray[np.float32], query: npt.NDArray[np.float32]) -> FloatVector:
+async def scan(vectors: answer.FloatArray, query: answer.FloatArray) -> answer.FloatArray:
     """Every row's dot product with ``query``, split over two threads when the matrix is large.
 
     numpy's BLAS is single-threaded here (see ``news.embed``), and once e5 has encoded the
@@ -430,7 +428,7 @@ async def scan(vectors: npt.NDArray[np.float32], query: npt.NDArray[np.float32])
     73,000 facts. The scan is bound by memory bandwidth, which one core does not saturate.
     """
     if len(vectors) < _SPLIT_SCAN_ROWS:
-        whole: FloatVector = await asyncio.to_thread(np.dot, vectors, query)
+        whole: answer.FloatArray = await asyncio.to_thread(np.dot, vectors, query)
         return whole
     half = len(vectors) // 2
     result = np.empty(len(vectors), np.float32)
@@ -451,13 +449,12 @@ def _is_content_word(word: str) -> bool:
     return len(word) > 1 and not is_stopword(word) and not word.isdigit()
 
 
-def content_words(question: str) -> list[str]:
-    """A question's distinct content words, normalised, in order."""
-    return [w for w in dict.fromkeys(words(normalize(question))) if _is_content_word(w)]
+def content_words(text: str) -> list[str]:
+    """A text's distinct normalised content words, in order.
 
-
-def vocabulary_words(text: str) -> list[str]:
-    """The distinct normalised content words of a text, as the translation vocabulary holds them."""
+    The same words serve a question (the words matched) and an article (the words it adds to
+    the translation vocabulary).
+    """
     return [w for w in dict.fromkeys(words(normalize(text))) if _is_content_word(w)]
 
 
