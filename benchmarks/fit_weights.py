@@ -39,6 +39,7 @@ from eval_retrieval import STORED_ARTICLES, store_sources
 from news import answer
 from news.answer import RankWeights
 from news.ranker import Ranker
+from storage import search
 
 
 @dataclasses.dataclass
@@ -185,7 +186,7 @@ async def cosine_priors(
             for row, (vectors, vector) in enumerate(
                 ((matrix.use, query.use[0]), (matrix.e5, query.e5[0]))
             ):
-                cosines = vectors @ vector
+                cosines = search.dot_products(vectors, vector)
                 fact_values[row].append(cosines)
                 article_values[row].append(
                     matrix.layout.article_cosines(row, cosines[matrix.layout.sentence_starts])

@@ -83,8 +83,8 @@ async def floor_once(knowledge: Knowledge, question: str) -> float:
     started = time.perf_counter()
     query = knowledge.encoders.query(question)
     await search.keyword_scores(knowledge.db, index_terms(question))
-    _ = matrix.use @ query.use[0]
-    _ = matrix.e5 @ query.e5[0]
+    search.dot_products(matrix.use, query.use[0])
+    search.dot_products(matrix.e5, query.e5[0])
     return time.perf_counter() - started
 
 

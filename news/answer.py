@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from news.ranker import Ranker, shipped_ranker
-from storage.search import append_rows
+from storage.search import Halves, append_rows, dot_products
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
@@ -139,8 +139,8 @@ class FactMatrix:
     is_sentence: npt.NDArray[np.bool_]
     language_group: IntArray
     flags: npt.NDArray[np.bool_]  # (facts, 3): carries a figure, a date, a named speaker
-    use: FloatArray
-    e5: FloatArray
+    use: Halves  # float16, as stored (``storage.search.dot_products`` scans them)
+    e5: Halves
     _layout: Layout | None = None
 
     @property
@@ -217,7 +217,7 @@ class Layout:
 
 
 def _summed_norms(
-    vectors: FloatArray, starts: IntArray, article_index: IntArray, articles: int
+    vectors: Halves, starts: IntArray, article_index: IntArray, articles: int
 ) -> FloatArray:
     """Length of the sum of each article's sentence vectors.
 
@@ -385,7 +385,7 @@ def encoder_scores(
     layout = matrix.layout
     starts = layout.sentence_starts
     if cosines is None:
-        cosines = (matrix.use if encoder == 0 else matrix.e5) @ query_vector
+        cosines = dot_products(matrix.use if encoder == 0 else matrix.e5, query_vector)
     z, means = standardise_by_language(
         cosines,
         layout.fact_groups,

@@ -175,6 +175,7 @@ async def test_an_added_article_joins_the_loaded_matrices_without_copying_them(
         await knowledge.ask("what did DeepSeek claim about cost?")  # loads the matrices
         before, terms_before = knowledge._matrix, knowledge._terms
         assert before is not None and terms_before is not None
+        assert before.use.dtype == before.e5.dtype == np.float16  # held as stored
         body = (
             "The city council approved 12 million dollars for new parks in 2024. "
             "The mayor said that playgrounds would be built first."

@@ -15,7 +15,7 @@ from news import answer
 from news.embed import Encoders
 from news.knowledge import Knowledge, scan
 from news.ranker import Ranker, shipped_ranker
-from storage.search import TermRows, append_rows
+from storage.search import TermRows, append_rows, dot_products
 
 rng = np.random.default_rng(7)
 
@@ -49,8 +49,8 @@ def _matrix(articles: int = 6, sentences_per_article: int = 4) -> answer.FactMat
         is_sentence=np.array(is_sentence, np.bool_),
         language_group=np.array(groups, np.intp),
         flags=flags,
-        use=_unit(count, 8),
-        e5=_unit(count, 6),
+        use=_unit(count, 8).astype(np.float16),  # held as stored
+        e5=_unit(count, 6).astype(np.float16),
     )
 
 
@@ -68,7 +68,7 @@ def test_article_cosines_equal_the_cosine_with_each_normalised_centroid() -> Non
     matrix = _matrix()
     layout = matrix.layout
     query = _unit(1, 8)[0]
-    sentence_vectors = matrix.use[layout.sentence_starts]
+    sentence_vectors = matrix.use[layout.sentence_starts].astype(np.float32)
     expected = []
     for article in range(layout.article_count):
         summed = sentence_vectors[layout.article_of_sentence == article].sum(axis=0)
@@ -204,9 +204,17 @@ def test_a_known_word_is_its_own_nearest_and_others_are_searched() -> None:
 
 @pytest.mark.parametrize("rows", [10, 50_000])  # one thread, then split over two
 async def test_the_fact_scan_equals_one_matrix_product(rows: int) -> None:
-    vectors = rng.normal(size=(rows, 16)).astype(np.float32)
+    vectors = _unit(rows, 16).astype(np.float16)
     query = _unit(1, 16)[0]
-    np.testing.assert_allclose(await scan(vectors, query), vectors @ query, rtol=1e-5, atol=1e-6)
+    found = await scan(vectors, query)
+    assert found.dtype == np.float32 and found.shape == (rows,)
+    # Only the question's vector is rounded to float16; products accumulate in float32.
+    expected = vectors.astype(np.float32) @ query
+    np.testing.assert_allclose(found, expected, atol=2e-3)
+
+
+def test_dot_products_of_no_rows_is_empty() -> None:
+    assert dot_products(np.zeros((0, 4), np.float16), _unit(1, 4)[0]).shape == (0,)
 
 
 def test_rows_are_appended_in_place_while_the_buffer_has_room() -> None:
