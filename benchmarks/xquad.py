@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import sys
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -60,6 +61,15 @@ class CachedEncoders(Encoders):
 
     def query_e5(self, text: str) -> np.ndarray:
         return self._encode([text], is_query=True).e5
+
+    @property
+    def loaded(self) -> bool:
+        return True  # cached vectors need no model; a miss loads them (``_encode``)
+
+    def start_query_e5(self, text: str) -> Future[np.ndarray]:
+        done: Future[np.ndarray] = Future()
+        done.set_result(self.query_e5(text))
+        return done
 
     def _encode(self, texts: list[str], *, is_query: bool) -> Embeddings:
         keys = [(is_query, hashlib.sha1(t.encode()).hexdigest()) for t in texts]

@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +93,24 @@ class Encoders:
 
     def query_e5(self, text: str) -> Matrix:
         """Encode one question with e5 only: (1, 384)."""
-        return self._e5_vectors([text], is_query=True)
+        return self.start_query_e5(text).result()
+
+    def start_query_e5(self, text: str) -> Future[Matrix]:
+        """Start encoding one question with e5 on its thread; the future holds (1, 384).
+
+        An event loop awaits it with ``asyncio.wrap_future`` instead of waiting for it in a
+        worker thread: every hop between threads may wait up to Python's switch interval for
+        the GIL while the loop's thread is busy. Needs the models loaded (``load``), since
+        loading here would block the caller for seconds.
+        """
+        if not self.loaded:
+            raise RuntimeError("load the encoders before starting an encoding")
+        return self._start_e5([text], is_query=True)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether both models are in memory."""
+        return self._e5 is not None
 
     def _encode(self, texts: list[str], *, is_query: bool) -> Embeddings:
         return Embeddings(self._use_vectors(texts), self._e5_vectors(texts, is_query=is_query))
@@ -109,12 +126,19 @@ class Encoders:
 
     def _e5_vectors(self, texts: list[str], *, is_query: bool) -> Matrix:
         self.load()
-        if not texts:
-            return np.zeros((0, E5_DIM), np.float32)
+        return self._start_e5(texts, is_query=is_query).result()
+
+    def _start_e5(self, texts: list[str], *, is_query: bool) -> Future[Matrix]:
         clipped = [text[:_MAX_CHARS] for text in texts]
         encode = self._e5.query if is_query else self._e5.passage
-        vectors = self._e5_thread.submit(encode, clipped).result()
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), E5_DIM)
+
+        def run() -> Matrix:
+            if not clipped:
+                return np.zeros((0, E5_DIM), np.float32)
+            vectors = encode(clipped)
+            return np.asarray(vectors, dtype=np.float32).reshape(len(clipped), E5_DIM)
+
+        return self._e5_thread.submit(run)
 
 
 _shared: Encoders | None = None

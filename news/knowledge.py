@@ -231,7 +231,9 @@ class Knowledge:
             return None
         # e5 is the slow encoder: it encodes while USE scores, the words are matched against
         # the vocabulary and the keyword search runs.
-        e5_task = asyncio.create_task(asyncio.to_thread(self.encoders.query_e5, question))
+        if not self.encoders.loaded:
+            await asyncio.to_thread(self.encoders.load)
+        e5_task = asyncio.wrap_future(self.encoders.start_query_e5(question))
         content = content_words(question)
         # One USE call encodes the question and its words.
         use_vectors = await asyncio.to_thread(self.encoders.words, [question, *content])
@@ -239,19 +241,20 @@ class Knowledge:
             answer.encoder_scores, matrix, 0, use_vectors[0], self.weights
         )
         keywords = await search.keyword_scores(self.db, index_terms(question))
+        signals = answer.signals_before_e5(
+            matrix,
+            use_scores,
+            keywords,
+            answer.question_kinds(question),
+            self._languages.get(language or detect_language(question), -1),
+        )
         question_words = self._question_words(content, use_vectors[1:], await self._term_matrix())
         e5_vector = await e5_task
         e5_cosines = await scan(matrix.e5, e5_vector[0])
         e5_scores = await asyncio.to_thread(
             answer.encoder_scores, matrix, 1, e5_vector[0], self.weights, e5_cosines
         )
-        signals = answer.sentence_signals(
-            matrix,
-            (use_scores, e5_scores),
-            keywords,
-            answer.question_kinds(question),
-            self._languages.get(language or detect_language(question), -1),
-        )
+        answer.add_e5(signals, e5_scores)
         await self._soft_match(signals, question_words)
         return signals
 

@@ -114,10 +114,11 @@ def dot_products(vectors: Rows, query: Floats, threads: int = 1) -> Floats:
     """
     if len(vectors) == 0:
         return np.zeros(0, np.float32)
-    products = np.empty((1, len(vectors)), np.float32)
     row = np.ascontiguousarray(query, dtype=vectors.dtype)[None]
-    simsimd.cdist(row, vectors, metric="dot", out=products, threads=threads)
-    found: Floats = products[0]
+    # No ``out=``: SimSIMD 6.5 returns None from that path without owning a reference to it,
+    # and on Python 3.11 every call then takes one from None until the process crashes.
+    products = simsimd.cdist(row, vectors, metric="dot", out_dtype="float32", threads=threads)
+    found: Floats = np.asarray(products, dtype=np.float32)[0]
     return found
 
 

@@ -5,6 +5,7 @@ the whole path is exercised on the sample article in test_answer.py."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from pathlib import Path
 
@@ -79,13 +80,38 @@ def test_article_cosines_equal_the_cosine_with_each_normalised_centroid() -> Non
 
 def test_standardising_is_per_language_unless_a_group_is_too_small() -> None:
     scores = np.array([1.0, 2.0, 3.0, 10.0, 20.0, 30.0], np.float32)
-    groups = (np.array([0, 1, 2]), np.array([3, 4, 5]))
+    groups = answer.LanguageGroups.of(np.array([5, 5, 5, 9, 9, 9]))
     z, means = answer.standardise_by_language(scores, groups, min_size=3)
     np.testing.assert_allclose(z[:3], z[3:], atol=1e-5)  # same shape within each language
     np.testing.assert_allclose(means, [2, 2, 2, 20, 20, 20], rtol=1e-6)
     pooled, pooled_means = answer.standardise_by_language(scores, groups, min_size=4)
     assert pooled[3] > pooled[2]  # one pool: the second language's scores all rank higher
     np.testing.assert_allclose(pooled_means, np.full(6, scores.mean()), rtol=1e-6)
+
+
+def test_standardising_matches_the_textbook_z_score_with_a_prior() -> None:
+    scores = rng.normal(0.7, 0.03, size=500).astype(np.float32)
+    groups = answer.LanguageGroups.of(np.r_[np.zeros(200, np.intp), np.ones(300, np.intp)])
+    z, means = answer.standardise_by_language(scores, groups, 30, (0.72, 0.05), 100.0)
+    for rows in (slice(0, 200), slice(200, 500)):
+        values = scores[rows].astype(np.float64)
+        count = len(values) + 100.0
+        mean = (values.sum() + 100.0 * 0.72) / count
+        spread = ((values - mean) ** 2).sum() + 100.0 * (0.05**2 + (0.72 - mean) ** 2)
+        expected = (values - mean) / (np.sqrt(spread / count) + 1e-6)
+        np.testing.assert_allclose(z[rows], expected, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(means[rows], mean, rtol=1e-6)
+
+
+def test_a_sentence_max_covers_the_sentence_and_all_its_clauses() -> None:
+    matrix = _matrix()
+    # Give some sentences more clauses by merging the next sentence's rows into theirs.
+    matrix.sentence_ids[2:4] = matrix.sentence_ids[1]
+    matrix.sentence_ids[10:13] = matrix.sentence_ids[9]
+    layout = matrix.layout
+    values = rng.normal(size=len(matrix.fact_ids)).astype(np.float32)
+    expected = np.maximum.reduceat(values, layout.sentence_starts)
+    np.testing.assert_array_equal(layout.sentence_max(values), expected)
 
 
 def test_second_pass_ranks_every_candidate_above_the_rest_in_first_pass_order() -> None:
@@ -211,6 +237,16 @@ async def test_the_fact_scan_equals_one_matrix_product(rows: int) -> None:
     # Only the question's vector is rounded to float16; products accumulate in float32.
     expected = vectors.astype(np.float32) @ query
     np.testing.assert_allclose(found, expected, atol=2e-3)
+
+
+def test_dot_products_keep_the_reference_count_of_none() -> None:
+    # SimSIMD's ``out=`` path gave back None without a reference of its own: every scan took
+    # one from None, and the process crashed once none were left.
+    vectors, query = _unit(50, 8).astype(np.float16), _unit(1, 8)[0]
+    before = sys.getrefcount(None)
+    for _ in range(1000):
+        dot_products(vectors, query)
+    assert sys.getrefcount(None) - before > -10  # other code may take a few, not one per call
 
 
 def test_dot_products_of_no_rows_is_empty() -> None:
