@@ -136,7 +136,6 @@ class FactMatrix:
     fact_ids: npt.NDArray[np.int64]
     sentence_ids: npt.NDArray[np.int64]
     article_ids: npt.NDArray[np.int64]
-    is_sentence: npt.NDArray[np.bool_]
     language_group: IntArray
     flags: npt.NDArray[np.bool_]  # (facts, 3): carries a figure, a date, a named speaker
     use: Halves  # float16, as stored (``storage.search.dot_products`` scans them)
@@ -771,7 +770,6 @@ def concatenate(first: FactMatrix, second: FactMatrix) -> FactMatrix:
         fact_ids=np.concatenate([first.fact_ids, second.fact_ids]),
         sentence_ids=np.concatenate([first.sentence_ids, second.sentence_ids]),
         article_ids=np.concatenate([first.article_ids, second.article_ids]),
-        is_sentence=np.concatenate([first.is_sentence, second.is_sentence]),
         language_group=np.concatenate([first.language_group, second.language_group]),
         flags=np.concatenate([first.flags, second.flags]),
         use=append_rows(first.use, second.use),

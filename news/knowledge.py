@@ -411,7 +411,6 @@ class Knowledge:
             fact_ids=rows.fact_ids,
             sentence_ids=rows.sentence_ids,
             article_ids=rows.article_ids,
-            is_sentence=rows.is_sentence,
             language_group=groups,
             flags=rows.flags,
             use=rows.use,

@@ -47,7 +47,6 @@ class VectorRows:
     fact_ids: npt.NDArray[np.int64]
     sentence_ids: npt.NDArray[np.int64]
     article_ids: npt.NDArray[np.int64]
-    is_sentence: npt.NDArray[np.bool_]
     languages: list[str]
     flags: npt.NDArray[np.bool_]  # (facts, 3): carries a figure, a date, a named speaker
     use: Halves
@@ -62,7 +61,7 @@ async def load_vectors(db: Database, after_fact_id: int = 0, headroom: float = 0
     into them (``news.answer.concatenate``) rather than every stored vector being copied.
     """
     cursor = await db.connection.execute(
-        "SELECT f.id, f.sentence_id, f.article_id, f.is_sentence, f.language, "
+        "SELECT f.id, f.sentence_id, f.article_id, f.language, "
         "v.use_vector, v.e5_vector, f.numbers != '[]', f.dates != '[]', f.speaker IS NOT NULL "
         "FROM facts f JOIN fact_vectors v ON v.fact_id = f.id "
         "WHERE f.id > ? ORDER BY f.id",
@@ -75,7 +74,6 @@ async def load_vectors(db: Database, after_fact_id: int = 0, headroom: float = 0
     # Filled chunk by chunk: holding every row's blobs at once would double the peak memory,
     # and the allocator keeps that peak resident long after.
     ids = np.empty((count, 3), np.int64)
-    is_sentence = np.empty(count, np.bool_)
     flags = np.empty((count, 3), np.bool_)
     capacity = count + (max(1024, int(count * headroom)) if headroom else 0)
     use = np.empty((capacity, 512), np.float16)
@@ -87,17 +85,15 @@ async def load_vectors(db: Database, after_fact_id: int = 0, headroom: float = 0
             if index == count:  # rows added since the count: the next load takes them
                 break
             ids[index] = row[0:3]
-            is_sentence[index] = bool(row[3])
-            languages.append(row[4])
-            use[index] = np.frombuffer(row[5], np.float16)
-            e5[index] = np.frombuffer(row[6], np.float16)
-            flags[index] = row[7:10]
+            languages.append(row[3])
+            use[index] = np.frombuffer(row[4], np.float16)
+            e5[index] = np.frombuffer(row[5], np.float16)
+            flags[index] = row[6:9]
             index += 1
     return VectorRows(
         fact_ids=ids[:index, 0].copy(),
         sentence_ids=ids[:index, 1].copy(),
         article_ids=ids[:index, 2].copy(),
-        is_sentence=is_sentence[:index],
         languages=languages,
         flags=flags[:index],
         use=use[:index],

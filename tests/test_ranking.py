@@ -28,17 +28,16 @@ def _unit(rows: int, dims: int) -> np.ndarray:
 
 def _matrix(articles: int = 6, sentences_per_article: int = 4) -> answer.FactMatrix:
     """Articles of sentences; every sentence has one clause after it; two languages."""
-    fact_ids, sentence_ids, article_ids, is_sentence, groups = [], [], [], [], []
+    fact_ids, sentence_ids, article_ids, groups = [], [], [], []
     fact = 0
     for article in range(articles):
         for sentence in range(sentences_per_article):
             sentence_id = article * 100 + sentence
-            for own in (True, False):
+            for _sentence_then_clause in range(2):
                 fact += 1
                 fact_ids.append(fact)
                 sentence_ids.append(sentence_id)
                 article_ids.append(article + 1)
-                is_sentence.append(own)
                 groups.append(article % 2)
     count = len(fact_ids)
     flags = np.zeros((count, 3), np.bool_)
@@ -47,7 +46,6 @@ def _matrix(articles: int = 6, sentences_per_article: int = 4) -> answer.FactMat
         fact_ids=np.array(fact_ids, np.int64),
         sentence_ids=np.array(sentence_ids, np.int64),
         article_ids=np.array(article_ids, np.int64),
-        is_sentence=np.array(is_sentence, np.bool_),
         language_group=np.array(groups, np.intp),
         flags=flags,
         use=_unit(count, 8).astype(np.float16),  # held as stored
