@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import re
 import socket
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -212,9 +213,9 @@ async def _fetch_following_redirects(url: str, policy: FetchPolicy) -> tuple[byt
         headers={"User-Agent": "newsbot/0.1 (+article fetcher)"},
     ) as client:
         for _ in range(policy.max_redirects + 1):
-            await _check_address(current, policy)
+            address = await _check_address(current, policy)
             try:
-                async with client.stream("GET", current) as response:
+                async with _get_pinned(client, current, address) as response:
                     if response.is_redirect:
                         location = response.headers.get("location", "")
                         current = urljoin(current, location)
@@ -265,27 +266,51 @@ def _too_large(policy: FetchPolicy) -> UserError:
     )
 
 
-async def _check_address(url: str, policy: FetchPolicy) -> None:
-    """Refuse non-HTTP schemes and hosts resolving to private, loopback or link-local addresses."""
+async def _check_address(url: str, policy: FetchPolicy) -> str:
+    """The address to connect to for ``url``: its host's first address, after the checks.
+
+    Non-HTTP schemes are refused, and so are hosts resolving to private, loopback or link-local
+    addresses unless the policy allows them.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UserError("Send an http:// or https:// address.", key="url_scheme")
-    if policy.allow_private_addresses:
-        return
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(
             parts.hostname, port, type=socket.SOCK_STREAM
         )
-    except OSError as error:
+    except (OSError, UnicodeError) as error:
         raise UserError("I could not find that address.", key="url_unreachable") from error
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise UserError(
-                "That address points at a private or local network, which I do not fetch.",
-                key="url_private",
-            )
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not policy.allow_private_addresses and any(not address.is_global for address in addresses):
+        raise UserError(
+            "That address points at a private or local network, which I do not fetch.",
+            key="url_private",
+        )
+    return str(addresses[0])
+
+
+def _get_pinned(
+    client: httpx.AsyncClient, url: str, address: str
+) -> AbstractAsyncContextManager[httpx.Response]:
+    """GET ``url`` from the address already checked, not from a second lookup of its name.
+
+    Connecting by name would resolve it again, and a name's owner can answer a public address
+    to the check and a private one to the connection (DNS rebinding). The request still names
+    the host: in its Host header and, over HTTPS, in TLS (SNI), so the certificate is checked
+    against the name, not the address.
+    """
+    target = httpx.URL(url)
+    host = target.raw_host.decode("ascii")  # IDNA-encoded, as the server knows it
+    named = f"[{host}]" if ":" in host else host  # IPv6 literals are bracketed in Host
+    extensions = {"sni_hostname": host} if target.scheme == "https" else {}
+    return client.stream(
+        "GET",
+        target.copy_with(host=address),
+        headers={"Host": named if target.port is None else f"{named}:{target.port}"},
+        extensions=extensions,
+    )
 
 
 def _split_header(text: str) -> tuple[dict[str, str], str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -347,6 +348,14 @@ async def _hop(request: web.Request) -> web.Response:
     raise web.HTTPFound(location="/article")
 
 
+hosts_seen_by_server: list[str] = []
+
+
+async def _article_noting_host(request: web.Request) -> web.Response:
+    hosts_seen_by_server.append(request.headers.get("Host", ""))
+    return await _article(request)
+
+
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[str]:
     """A local HTTP server on 127.0.0.1; yields its base URL."""
@@ -361,6 +370,7 @@ async def server() -> AsyncIterator[str]:
     app.router.add_get("/trickle", _trickle)
     app.router.add_get("/loop", _loop)
     app.router.add_get("/hop", _hop)
+    app.router.add_get("/noting-host", _article_noting_host)
     runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -451,6 +461,38 @@ async def test_url_private_and_link_local_refused_by_default() -> None:
         "http://[::1]/a",
     ):
         await _url_refused("url_private", url, None)
+
+
+async def test_url_is_fetched_from_the_address_checked_not_a_second_lookup(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fake DNS (the outside world) that answers the checked address first and another one
+    # after it, as a name's owner can (DNS rebinding). Nothing listens on 127.0.0.2, so the
+    # page is only read if the connection goes to the address that was checked.
+    port = int(server.rsplit(":", 1)[1])
+    answers = iter(["127.0.0.1", "127.0.0.2", "127.0.0.2"])
+    asked: list[str] = []
+
+    async def rebinding_getaddrinfo(host: str, *args: object, **kwargs: object) -> list[tuple]:
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", rebinding_getaddrinfo)
+    hosts_seen_by_server.clear()
+    draft = await from_url(f"http://news.example:{port}/noting-host", LOCAL)
+    assert "42 million dollars" in draft.body
+    assert asked == ["news.example"]  # looked up once, to be checked
+    assert hosts_seen_by_server == [f"news.example:{port}"]  # the request still names the host
+
+
+async def test_url_whose_name_resolves_to_loopback_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def loopback_getaddrinfo(host: str, *args: object, **kwargs: object) -> list[tuple]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80))]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", loopback_getaddrinfo)
+    await _url_refused("url_private", "http://news.example/article", None)
 
 
 @pytest.mark.parametrize(
