@@ -141,12 +141,16 @@ class FactMatrix:
     use: Halves  # float16, as stored (``storage.search.dot_products`` scans them)
     e5: Halves
     _layout: Layout | None = None
+    # The layout of this matrix's leading rows when they are whole articles, every later row
+    # belonging to a newer article (``concatenate``): its articles' norms are reused.
+    _prefix_layout: Layout | None = None
 
     @property
     def layout(self) -> Layout:
         """Derived structure, computed on first use."""
         if self._layout is None:
-            self._layout = Layout.of(self)
+            self._layout = Layout.of(self, self._prefix_layout)
+            self._prefix_layout = None  # its arrays are no longer needed
         return self._layout
 
 
@@ -158,6 +162,7 @@ class Layout:
     sentence_ids: npt.NDArray[np.int64]  # id of each sentence
     sentence_article_ids: npt.NDArray[np.int64]  # article id of each sentence
     sentence_language: IntArray  # language group of each sentence
+    article_ids: npt.NDArray[np.int64]  # id of each article, ascending
     sentence_of_fact: IntArray  # sentence index of each fact row
     fact_ids: npt.NDArray[np.int64]  # ascending, so a fact's row is found by binary search
     article_of_sentence: IntArray  # article index of each sentence
@@ -199,8 +204,13 @@ class Layout:
         return best
 
     @staticmethod
-    def of(matrix: FactMatrix) -> Layout:
-        """Derive the layout."""
+    def of(matrix: FactMatrix, prefix: Layout | None = None) -> Layout:
+        """Derive the layout.
+
+        ``prefix``, when given, is the layout of the matrix's leading rows, which must hold
+        whole articles with no rows of theirs further down: their summed-vector lengths, the
+        bulk of this work, are taken from it rather than summed again.
+        """
         count = len(matrix.fact_ids)
         changes = np.ones(count, np.bool_)
         changes[1:] = matrix.sentence_ids[1:] != matrix.sentence_ids[:-1]
@@ -209,18 +219,14 @@ class Layout:
         article_codes, article_index = np.unique(matrix.article_ids[starts], return_inverse=True)
         first_sentence = np.zeros(len(article_codes), np.intp)
         first_sentence[article_index[::-1]] = np.arange(len(starts))[::-1]
-        norms = np.stack(
-            [
-                _summed_norms(vectors, starts, article_index, len(article_codes))
-                for vectors in (matrix.use, matrix.e5)
-            ]
-        )
+        norms = _article_norms(matrix, starts, article_codes, article_index, prefix)
         article_language = matrix.language_group[starts[first_sentence]]
         return Layout(
             sentence_starts=starts,
             sentence_ids=matrix.sentence_ids[starts],
             sentence_article_ids=matrix.article_ids[starts],
             sentence_language=matrix.language_group[starts],
+            article_ids=article_codes,
             sentence_of_fact=sentence_of_fact,
             fact_ids=matrix.fact_ids,
             article_of_sentence=article_index.astype(np.intp),
@@ -234,6 +240,39 @@ class Layout:
             sentence_position=np.arange(len(starts)) - first_sentence[article_index],
             article_groups=LanguageGroups.of(article_language),
         )
+
+
+def _article_norms(
+    matrix: FactMatrix,
+    starts: IntArray,
+    article_codes: npt.NDArray[np.int64],
+    article_index: IntArray,
+    prefix: Layout | None,
+) -> FloatArray:
+    """(2, articles): each article's summed sentence vector length, for USE and e5.
+
+    Articles that ``prefix`` holds keep its lengths; only the others' sentences are summed.
+    """
+    known = 0
+    if prefix is not None:
+        known = len(prefix.article_ids)
+        if not np.array_equal(prefix.article_ids, article_codes[:known]):
+            raise ValueError("the prefix layout's articles do not lead this matrix")
+    new_sentences = article_index >= known
+    new_norms = np.stack(
+        [
+            _summed_norms(
+                vectors,
+                starts[new_sentences],
+                article_index[new_sentences] - known,
+                len(article_codes) - known,
+            )
+            for vectors in (matrix.use, matrix.e5)
+        ]
+    )
+    if prefix is None:
+        return new_norms
+    return np.concatenate([prefix.article_norms, new_norms], axis=1)
 
 
 def _summed_norms(
@@ -765,7 +804,15 @@ def concatenate(first: FactMatrix, second: FactMatrix) -> FactMatrix:
 
     The vectors, nearly all of the matrix's memory, are written after ``first``'s rows when
     its buffer has room (``storage.search.append_rows``); the small per-row arrays are copied.
+    When ``second`` holds only articles newer than ``first``'s (as an added article's rows
+    are) and ``first``'s layout has been derived, it is handed on, so deriving the new one
+    does not redo its articles.
     """
+    only_newer_articles = (
+        len(first.article_ids) > 0
+        and len(second.article_ids) > 0
+        and int(second.article_ids.min()) > int(first.article_ids.max())
+    )
     return FactMatrix(
         fact_ids=np.concatenate([first.fact_ids, second.fact_ids]),
         sentence_ids=np.concatenate([first.sentence_ids, second.sentence_ids]),
@@ -774,4 +821,5 @@ def concatenate(first: FactMatrix, second: FactMatrix) -> FactMatrix:
         flags=np.concatenate([first.flags, second.flags]),
         use=append_rows(first.use, second.use),
         e5=append_rows(first.e5, second.e5),
+        _prefix_layout=first._layout if only_newer_articles else None,
     )

@@ -76,6 +76,48 @@ def test_article_cosines_equal_the_cosine_with_each_normalised_centroid() -> Non
     np.testing.assert_allclose(found, expected, rtol=1e-4, atol=1e-5)
 
 
+def _rows(matrix: answer.FactMatrix, rows: slice) -> answer.FactMatrix:
+    return answer.FactMatrix(
+        fact_ids=matrix.fact_ids[rows],
+        sentence_ids=matrix.sentence_ids[rows],
+        article_ids=matrix.article_ids[rows],
+        language_group=matrix.language_group[rows],
+        flags=matrix.flags[rows],
+        use=matrix.use[rows],
+        e5=matrix.e5[rows],
+    )
+
+
+def _assert_same_layout(found: answer.Layout, expected: answer.Layout) -> None:
+    for name in answer.Layout.__slots__:
+        value, wanted = getattr(found, name), getattr(expected, name)
+        if isinstance(wanted, np.ndarray):
+            np.testing.assert_allclose(value, wanted, rtol=1e-6, err_msg=name)
+        elif isinstance(wanted, answer.LanguageGroups):
+            for part in ("code", "sizes", "indicator"):
+                np.testing.assert_array_equal(getattr(value, part), getattr(wanted, part))
+        else:  # clause steps
+            assert len(value) == len(wanted), name
+            for (sentences, rows), (want_sentences, want_rows) in zip(value, wanted, strict=True):
+                np.testing.assert_array_equal(sentences, want_sentences)
+                np.testing.assert_array_equal(rows, want_rows)
+
+
+def test_a_matrix_extended_by_newer_articles_reuses_their_norms_and_lays_out_the_same() -> None:
+    whole = _matrix(articles=6)
+    first, added = _rows(whole, slice(0, 32)), _rows(whole, slice(32, None))  # articles 1-4, 5-6
+    assert first.layout.article_count == 4  # derived, as the served matrix's always is
+    extended = answer.concatenate(first, added)
+    assert extended._prefix_layout is first.layout  # handed on, so not summed again
+    _assert_same_layout(extended.layout, answer.Layout.of(whole))
+    # Rows that continue an article already held: nothing is handed on, and all is summed.
+    half_of_fourth = _rows(whole, slice(0, 28))
+    assert half_of_fourth.layout.article_count == 4
+    split_article = answer.concatenate(half_of_fourth, _rows(whole, slice(28, None)))
+    assert split_article._prefix_layout is None
+    _assert_same_layout(split_article.layout, answer.Layout.of(whole))
+
+
 def test_standardising_is_per_language_unless_a_group_is_too_small() -> None:
     scores = np.array([1.0, 2.0, 3.0, 10.0, 20.0, 30.0], np.float32)
     groups = answer.LanguageGroups.of(np.array([5, 5, 5, 9, 9, 9]))
