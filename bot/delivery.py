@@ -1,8 +1,10 @@
 """Send the outbox: paced for each platform's limits, retried on floods, never dropped or doubled.
 
 Every digest message sits in the outbox (storage/deliveries.py) before it is sent and is marked
-sent once the platform accepts it; at start, whatever is still pending is sent. Only a crash
-between the platform's acceptance and our marking can repeat a message, and then only that one.
+sent once the platform accepts it; at start, whatever is still pending is sent. A message too
+long for one platform message goes out in parts; those accepted before a failure are recorded,
+and a retry (or a restart) sends only the rest. Only a crash between the platform's acceptance
+and our recording can repeat a message (or a part), and then only that one.
 
 Pacing follows the platforms' documented limits, a little under them so that no flood error is
 provoked: Telegram about 1 message/s per chat, 20/min per group and 30/s overall; Discord 5 per
@@ -213,12 +215,16 @@ class DeliveryWorker:
         reply = reply_from_json(delivery.reply)
         backoff = 1.0
         failures = delivery.attempts
+        accepted = list(delivery.sent_ids)  # parts of a long message sent by earlier tries
         while True:
             await pacer.wait_turn(delivery.chat_id, conversation.is_private is False)
             try:
                 async with slots:
-                    message_ids = await adapter.send(conversation, reply)
+                    message_ids = await adapter.send(conversation, reply, skip=len(accepted))
             except SendError as error:
+                if error.sent_ids:  # kept, also across a restart, so no part is posted twice
+                    accepted.extend(error.sent_ids)
+                    await outbox.record_partly_sent(self.db, delivery.id, accepted)
                 if error.permanent:
                     await self._pause(delivery, str(error))
                     return False
@@ -236,7 +242,7 @@ class DeliveryWorker:
                 await asyncio.sleep(wait)
                 backoff = min(self.max_backoff, backoff * 2)
                 continue
-            await outbox.mark_sent(self.db, delivery.id, message_ids)
+            await outbox.mark_sent(self.db, delivery.id, accepted + message_ids)
             self.sent += 1
             return True
 

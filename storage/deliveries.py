@@ -27,6 +27,9 @@ class Delivery:
     thread_id: str
     reply: str
     attempts: int
+    # Of a message sent as several platform messages, those already accepted by an earlier
+    # try (``record_partly_sent``); a retry sends only the rest.
+    sent_ids: tuple[str, ...] = ()
 
 
 def _delivery(row: aiosqlite.Row) -> Delivery:
@@ -40,6 +43,7 @@ def _delivery(row: aiosqlite.Row) -> Delivery:
         thread_id=row["thread_id"],
         reply=row["reply"],
         attempts=row["attempts"],
+        sent_ids=tuple(row["message_ids"].split(",")) if row["message_ids"] else (),
     )
 
 
@@ -93,6 +97,14 @@ async def mark_sent(db: Database, delivery_id: int, message_ids: list[str]) -> N
     await db.connection.execute(
         "UPDATE deliveries SET status = 'sent', sent_at = ?, message_ids = ? WHERE id = ?",
         (utc_now(), ",".join(message_ids), delivery_id),
+    )
+
+
+async def record_partly_sent(db: Database, delivery_id: int, message_ids: list[str]) -> None:
+    """Record which of a message's parts the platform accepted before a failure (still pending)."""
+    await db.connection.execute(
+        "UPDATE deliveries SET message_ids = ? WHERE id = ? AND status = 'pending'",
+        (",".join(message_ids), delivery_id),
     )
 
 

@@ -29,13 +29,14 @@ from bot.adapters.discord import DiscordAdapter
 from bot.adapters.telegram import TelegramAdapter
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
-from bot.render import DISCORD_LIMIT, render_plain
+from bot.render import DISCORD_LIMIT, render_discord, render_plain, render_telegram
 from bot.router import Dispatcher, with_admin_flags
 from bot.scheduler import DigestScheduler
-from bot.types import Conversation, Incoming, User
+from bot.types import Conversation, Incoming, Reply, User, reply_to_json
 from handlers import build_router
 from news.ingest import from_text
 from news.knowledge import Knowledge
+from storage import deliveries
 from storage import subscriptions as subscription_store
 from storage.db import Database
 
@@ -870,3 +871,89 @@ async def test_digest_delivered_to_a_discord_channel_split_between_articles(
         assert fact in holding[0]
     for later in sent[1:]:
         assert later["content"].startswith("**"), later["content"][:80]  # a title opens it
+
+
+# =========================================================================== 8. long messages
+
+
+LONG_REPLY = Reply.text(*(f"Paragraph {i}: " + "news " * 80 for i in range(30)))  # ~12,500 chars
+
+
+async def queue_message(db: Database, chat: int | str, reply: Reply, platform: str) -> int:
+    """One outbox message (as a digest period queues them); returns its subscription's id."""
+    subscription_id = await add_subscription(db, chat, platform=platform)
+    assert await deliveries.enqueue_period(
+        db,
+        subscription_id=subscription_id,
+        period="2025-03-30",
+        platform=platform,
+        chat_id=str(chat),
+        thread_id="",
+        parts=[reply_to_json(reply)],
+        last_article_id=0,
+    )
+    return subscription_id
+
+
+def paragraphs_in(texts: list[str]) -> list[int]:
+    # Discord's rendering escapes the colon (it could open an emoji code).
+    return [int(n) for text in texts for n in re.findall(r"Paragraph (\d+)\\?:", text)]
+
+
+async def test_a_long_message_failing_part_way_is_resumed_not_repeated(tg: TelegramEnv) -> None:
+    chat = 8001
+    subscription_id = await queue_message(tg.db, chat, LONG_REPLY, "telegram")
+    parts = len(render_telegram(LONG_REPLY))
+    assert parts >= 3
+    # The first message is accepted, the second fails (not a flood, so no retry_after): the
+    # worker backs off and tries again, and must not post the first message a second time.
+    tg.api.fail_next("sendMessage", error_code=500, description="Internal Server Error", after=1)
+    await tg.worker.drain()
+
+    sent = tg.api.sent_messages(chat)
+    assert tg.api.injected_failures == 1
+    assert len(sent) == parts
+    assert paragraphs_in([m["text"] for m in sent]) == list(range(30))
+    [row] = await outbox(tg.db, subscription_id)
+    assert (row["status"], row["attempts"]) == ("sent", 1)
+    assert row["message_ids"] == ",".join(str(m["message_id"]) for m in sent)
+
+
+async def test_parts_sent_before_a_refusal_are_not_sent_again_when_the_chat_resumes(
+    store: Path, tmp_path: Path
+) -> None:
+    path = copy_store(store, tmp_path / "newsbot.db")
+    settings = make_settings(path, discord_token=FAKE_TOKEN)
+    async with Database(path) as db, FakeDiscord(token=FAKE_TOKEN) as fake:
+        knowledge = Knowledge(db)
+        adapter = DiscordAdapter(
+            Dispatcher(build_router(), knowledge, settings), settings, guild_ready_timeout=0.05
+        )
+        async with adapter:
+            subscription_id = await queue_message(db, DEFAULT_CHANNEL_ID, LONG_REPLY, "discord")
+            # The channel refuses the bot after its first message: the subscription pauses,
+            # and which parts went out is kept with the message.
+            fake.fail_route(
+                "POST",
+                r"/channels/\d+/messages",
+                status=403,
+                body={"message": "Missing Permissions", "code": 50013},
+                after=1,
+            )
+            await DeliveryWorker(db, {"discord": adapter}).drain()
+            first = fake.channel_messages(DEFAULT_CHANNEL_ID)
+            [held] = await outbox(db, subscription_id)
+            assert len(first) == 1 and held["status"] == "pending"
+            assert held["message_ids"] == first[0]["id"]
+            assert not (await subscription(db, subscription_id)).active
+
+            # Allowed again and resumed, by a worker that knows only what the store says.
+            assert await subscription_store.resume_chat(db, "discord", str(DEFAULT_CHANNEL_ID), "")
+            await DeliveryWorker(db, {"discord": adapter}).drain()
+            sent = fake.channel_messages(DEFAULT_CHANNEL_ID)
+            [row] = await outbox(db, subscription_id)
+
+    assert len(sent) == len(render_discord(LONG_REPLY))
+    assert paragraphs_in([m["content"] for m in sent]) == list(range(30))
+    assert row["status"] == "sent"
+    assert row["message_ids"] == ",".join(m["id"] for m in sent)

@@ -11,12 +11,25 @@ from bot.types import Conversation, Reply
 
 
 class SendError(Exception):
-    """Sending failed; ``permanent`` when retrying cannot help (bot removed, chat gone)."""
+    """Sending failed; ``permanent`` when retrying cannot help (bot removed, chat gone).
 
-    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    A reply too long for one platform message goes out as several; ``sent_ids`` are those the
+    platform accepted before the failure, so that a retry can skip them instead of posting
+    them twice.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        sent_ids: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.sent_ids = sent_ids
 
 
 class Adapter(ABC):
@@ -37,8 +50,12 @@ class Adapter(ABC):
         """Disconnect cleanly."""
 
     @abstractmethod
-    async def send(self, conversation: Conversation, reply: Reply) -> list[str]:
-        """Send a reply unprompted (digests); returns the platform's message ids."""
+    async def send(self, conversation: Conversation, reply: Reply, *, skip: int = 0) -> list[str]:
+        """Send a reply unprompted (digests); returns the platform's message ids.
+
+        ``skip``: how many of the reply's messages were already accepted by an earlier try
+        (``SendError.sent_ids``); sending resumes after them.
+        """
 
     async def notify_user(self, user_id: str, reply: Reply) -> list[str]:
         """Send a private message to a user (admins' notices); a private chat by default."""

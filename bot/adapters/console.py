@@ -49,8 +49,10 @@ class ConsoleAdapter(Adapter):
                 await self._task
         self.stopped.set()
 
-    async def send(self, conversation: Conversation, reply: Reply) -> list[str]:
-        """Print a reply (digests delivered to the console)."""
+    async def send(self, conversation: Conversation, reply: Reply, *, skip: int = 0) -> list[str]:
+        """Print a reply (digests delivered to the console); one message, so nothing to skip."""
+        if skip:
+            return []
         self._write(render_plain(reply) + "\n\n")
         self._counter += 1
         return [str(self._counter)]

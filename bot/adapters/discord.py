@@ -444,11 +444,14 @@ class DiscordAdapter(Adapter):
 
     # --- unprompted messages -------------------------------------------------------------
 
-    async def send(self, conversation: Conversation, reply: Reply) -> list[str]:
+    async def send(self, conversation: Conversation, reply: Reply, *, skip: int = 0) -> list[str]:
         """Send a reply to a channel, thread or DM channel (digests); returns the message ids.
 
+        ``skip`` leaves out the reply's first messages (accepted by an earlier try).
+
         Raises:
-            SendError: permanent when the channel is gone or the bot may not post there.
+            SendError: permanent when the channel is gone or the bot may not post there;
+                ``sent_ids`` holds the messages accepted before the failure.
 
         """
         try:
@@ -464,13 +467,19 @@ class DiscordAdapter(Adapter):
         ids: list[str] = []
         try:
             for index, part in enumerate(parts):
+                if index < skip:
+                    continue
                 extra: dict[str, Any] = {"view": view} if view is not None and index == last else {}
                 sent = await channel.send(part, allowed_mentions=_NO_MENTIONS, **extra)
                 ids.append(str(sent.id))
         except (discord.Forbidden, discord.NotFound) as error:
-            raise SendError(f"channel {channel_id}: {error}", permanent=True) from error
+            raise SendError(
+                f"channel {channel_id}: {error}", permanent=True, sent_ids=tuple(ids)
+            ) from error
         except discord.HTTPException as error:
-            raise SendError(f"channel {channel_id}: {error}", permanent=False) from error
+            raise SendError(
+                f"channel {channel_id}: {error}", permanent=False, sent_ids=tuple(ids)
+            ) from error
         log.debug("sent %d messages to channel %s", len(ids), channel_id)
         return ids
 

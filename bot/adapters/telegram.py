@@ -584,27 +584,43 @@ class TelegramAdapter(Adapter):
         except TelegramError as error:
             log.warning("telegram: replying in %s failed: %s", msg.conversation, error)
 
-    async def send(self, conversation: Conversation, reply: Reply) -> list[str]:
+    async def send(self, conversation: Conversation, reply: Reply, *, skip: int = 0) -> list[str]:
         """Send a reply unprompted (digests); returns the ids of the messages sent.
+
+        ``skip`` leaves out the reply's first messages (accepted by an earlier try).
 
         Raises:
             SendError: ``permanent`` when the bot was blocked or removed or the chat is gone;
                 otherwise retrying later may help (``retry_after`` when Telegram said when).
+                ``sent_ids`` holds the messages accepted before the failure.
 
         """
+        sent: list[str] = []
         try:
-            return await self._send(conversation, reply)
+            await self._send(conversation, reply, skip=skip, sent=sent)
         except TelegramError as error:
-            raise _send_error(error) from error
+            failure = _send_error(error)
+            failure.sent_ids = tuple(sent)
+            raise failure from error
+        return sent
 
     async def _send(
-        self, conversation: Conversation, reply: Reply, *, reply_to: int | None = None
+        self,
+        conversation: Conversation,
+        reply: Reply,
+        *,
+        reply_to: int | None = None,
+        skip: int = 0,
+        sent: list[str] | None = None,
     ) -> list[str]:
+        """Send ``reply``'s messages after the first ``skip``, noting each id in ``sent``."""
         texts = render_telegram(reply)
         keyboard = self._keyboard(reply)
         thread = int(conversation.thread_id) if conversation.thread_id else None
-        sent: list[str] = []
+        sent = [] if sent is None else sent
         for index, text in enumerate(texts):
+            if index < skip:
+                continue
             last = index == len(texts) - 1
             message = await self.application.bot.send_message(
                 chat_id=_chat_id(conversation.chat_id),

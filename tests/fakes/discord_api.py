@@ -136,6 +136,7 @@ class _FailureRule:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    after: int = 0  # matching requests let through before the failures start
 
 
 @dataclass
@@ -611,8 +612,12 @@ class FakeDiscord:
         body: dict[str, Any] | None = None,
         times: int = 1,
         headers: Mapping[str, str] | None = None,
+        after: int = 0,
     ) -> None:
-        """Answer the next ``times`` matching requests with ``status`` and JSON ``body``."""
+        """Answer the next ``times`` matching requests with ``status`` and JSON ``body``.
+
+        ``after``: let that many matching requests through first.
+        """
         self._failures.append(
             _FailureRule(
                 method=method.upper(),
@@ -621,6 +626,7 @@ class FakeDiscord:
                 status=status,
                 body=body if body is not None else {"message": f"{status}: Error", "code": 0},
                 headers=dict(headers or {}),
+                after=after,
             )
         )
 
@@ -1480,6 +1486,9 @@ class FakeDiscord:
                 return self._json({"message": "401: Unauthorized", "code": 0}, 401)
         for rule in self._failures:
             if rule.times > 0 and rule.method == method and rule.pattern.fullmatch(path):
+                if rule.after > 0:
+                    rule.after -= 1
+                    break
                 rule.times -= 1
                 log.debug("fake: injecting %s for %s %s", rule.status, method, path)
                 return self._json(rule.body, rule.status, rule.headers)

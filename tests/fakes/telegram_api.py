@@ -213,6 +213,7 @@ class _Failure:
 
     remaining: int
     error: ApiError
+    after: int = 0  # calls let through before the failures start
 
 
 class _SlidingWindow:
@@ -540,8 +541,9 @@ class FakeTelegramAPI:
         *,
         error_code: int = 429,
         description: str | None = None,
+        after: int = 0,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail.
+        """Make the next ``times`` calls of ``method`` fail (after letting ``after`` through).
 
         By default with a 429 flood-control error carrying ``retry_after``
         (fractions allowed; PTB raises ``RetryAfter`` only if it is non-zero).
@@ -555,7 +557,7 @@ class FakeTelegramAPI:
             )
         else:
             error = ApiError(error_code, description or f"Error {error_code}")
-        self._failures.setdefault(method.lower(), deque()).append(_Failure(times, error))
+        self._failures.setdefault(method.lower(), deque()).append(_Failure(times, error, after))
 
     def forbid_chat(self, chat_id: ChatId, description: str | None = None) -> None:
         """Make sends/edits to ``chat_id`` answer 403 (bot kicked / blocked)."""
@@ -886,6 +888,9 @@ class FakeTelegramAPI:
         if not queue:
             return
         failure = queue[0]
+        if failure.after > 0:
+            failure.after -= 1
+            return
         failure.remaining -= 1
         if failure.remaining <= 0:
             queue.popleft()
