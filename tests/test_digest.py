@@ -227,6 +227,29 @@ async def tg(store: Path, tmp_path: Path) -> AsyncIterator[TelegramEnv]:
         assert api.unknown_methods == []
 
 
+@dataclass
+class DiscordEnv:
+    db: Database
+    knowledge: Knowledge
+    fake: FakeDiscord
+    adapter: DiscordAdapter
+
+
+@pytest_asyncio.fixture
+async def dc(store: Path, tmp_path: Path) -> AsyncIterator[DiscordEnv]:
+    """The real DiscordAdapter, started against the fake gateway and REST API."""
+    path = copy_store(store, tmp_path / "newsbot.db")
+    settings = make_settings(path, discord_token=FAKE_TOKEN)
+    async with Database(path) as db, FakeDiscord(token=FAKE_TOKEN) as fake:
+        knowledge = Knowledge(db)
+        await knowledge.warm_up()
+        adapter = DiscordAdapter(
+            Dispatcher(build_router(), knowledge, settings), settings, guild_ready_timeout=0.05
+        )
+        async with adapter:
+            yield DiscordEnv(db, knowledge, fake, adapter)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -832,26 +855,17 @@ async def test_forbidden_chat_pauses_its_subscription_and_tells_admins_once(
 
 
 async def test_digest_delivered_to_a_discord_channel_split_between_articles(
-    store: Path, tmp_path: Path
+    dc: DiscordEnv,
 ) -> None:
-    path = copy_store(store, tmp_path / "newsbot.db")
-    settings = make_settings(path, discord_token=FAKE_TOKEN)
-    async with Database(path) as db, FakeDiscord(token=FAKE_TOKEN) as fake:
-        knowledge = Knowledge(db)
-        await knowledge.warm_up()
-        adapter = DiscordAdapter(
-            Dispatcher(build_router(), knowledge, settings), settings, guild_ready_timeout=0.05
-        )
-        async with adapter:
-            worker = DeliveryWorker(db, {"discord": adapter})
-            subscription_id = await add_subscription(
-                db, DEFAULT_CHANNEL_ID, platform="discord", timezone="Asia/Riyadh"
-            )
-            clock = Clock(utc(2025, 3, 30, 6, 0))  # 09:00 in Riyadh
-            assert await DigestScheduler(knowledge, worker, clock=clock).tick() == 1
-            await worker.drain()
-            sent = fake.channel_messages(DEFAULT_CHANNEL_ID)
-            parts = await outbox(db, subscription_id)
+    worker = DeliveryWorker(dc.db, {"discord": dc.adapter})
+    subscription_id = await add_subscription(
+        dc.db, DEFAULT_CHANNEL_ID, platform="discord", timezone="Asia/Riyadh"
+    )
+    clock = Clock(utc(2025, 3, 30, 6, 0))  # 09:00 in Riyadh
+    assert await DigestScheduler(dc.knowledge, worker, clock=clock).tick() == 1
+    await worker.drain()
+    sent = dc.fake.channel_messages(DEFAULT_CHANNEL_ID)
+    parts = await outbox(dc.db, subscription_id)
 
     assert len(sent) == len(parts) >= 2  # four long articles do not fit 2000 characters
     assert all(r["status"] == "sent" for r in parts)
@@ -920,38 +934,30 @@ async def test_a_long_message_failing_part_way_is_resumed_not_repeated(tg: Teleg
 
 
 async def test_parts_sent_before_a_refusal_are_not_sent_again_when_the_chat_resumes(
-    store: Path, tmp_path: Path
+    dc: DiscordEnv,
 ) -> None:
-    path = copy_store(store, tmp_path / "newsbot.db")
-    settings = make_settings(path, discord_token=FAKE_TOKEN)
-    async with Database(path) as db, FakeDiscord(token=FAKE_TOKEN) as fake:
-        knowledge = Knowledge(db)
-        adapter = DiscordAdapter(
-            Dispatcher(build_router(), knowledge, settings), settings, guild_ready_timeout=0.05
-        )
-        async with adapter:
-            subscription_id = await queue_message(db, DEFAULT_CHANNEL_ID, LONG_REPLY, "discord")
-            # The channel refuses the bot after its first message: the subscription pauses,
-            # and which parts went out is kept with the message.
-            fake.fail_route(
-                "POST",
-                r"/channels/\d+/messages",
-                status=403,
-                body={"message": "Missing Permissions", "code": 50013},
-                after=1,
-            )
-            await DeliveryWorker(db, {"discord": adapter}).drain()
-            first = fake.channel_messages(DEFAULT_CHANNEL_ID)
-            [held] = await outbox(db, subscription_id)
-            assert len(first) == 1 and held["status"] == "pending"
-            assert held["message_ids"] == first[0]["id"]
-            assert not (await subscription(db, subscription_id)).active
+    subscription_id = await queue_message(dc.db, DEFAULT_CHANNEL_ID, LONG_REPLY, "discord")
+    # The channel refuses the bot after its first message: the subscription pauses, and which
+    # parts went out is kept with the message.
+    dc.fake.fail_route(
+        "POST",
+        r"/channels/\d+/messages",
+        status=403,
+        body={"message": "Missing Permissions", "code": 50013},
+        after=1,
+    )
+    await DeliveryWorker(dc.db, {"discord": dc.adapter}).drain()
+    first = dc.fake.channel_messages(DEFAULT_CHANNEL_ID)
+    [held] = await outbox(dc.db, subscription_id)
+    assert len(first) == 1 and held["status"] == "pending"
+    assert held["message_ids"] == first[0]["id"]
+    assert not (await subscription(dc.db, subscription_id)).active
 
-            # Allowed again and resumed, by a worker that knows only what the store says.
-            assert await subscription_store.resume_chat(db, "discord", str(DEFAULT_CHANNEL_ID), "")
-            await DeliveryWorker(db, {"discord": adapter}).drain()
-            sent = fake.channel_messages(DEFAULT_CHANNEL_ID)
-            [row] = await outbox(db, subscription_id)
+    # Allowed again and resumed, by a worker that knows only what the store says.
+    assert await subscription_store.resume_chat(dc.db, "discord", str(DEFAULT_CHANNEL_ID), "")
+    await DeliveryWorker(dc.db, {"discord": dc.adapter}).drain()
+    sent = dc.fake.channel_messages(DEFAULT_CHANNEL_ID)
+    [row] = await outbox(dc.db, subscription_id)
 
     assert len(sent) == len(render_discord(LONG_REPLY))
     assert paragraphs_in([m["content"] for m in sent]) == list(range(30))
