@@ -12,7 +12,9 @@ Scoring, per question:
 4. BM25 over stemmed terms (and the article's title and key names) adds a keyword signal.
 5. The 30 leading sentences of this first pass are scored again by word-level meaning overlap:
    each question word's best USE word-vector similarity to the sentence's words, weighted by
-   rarity (``soft_match``). This works across languages, where plain keywords cannot.
+   rarity (``soft_match``). This works across languages, where plain keywords cannot. The
+   same overlap is measured again with the article's title and key names added to the
+   sentence's words, for sentences that leave out what their article is about.
 6. A second pass ranks those candidates with a small network (``news.ranker``: a linear part
    and eight tanh units) over ``RERANK_FEATURES``: the signals above, how much of the question
    the sentence covers, whether it carries the figure or date the question asks for, and how
@@ -67,6 +69,9 @@ RERANK_FEATURES = (
     "soft coverage",
     "strong soft coverage",
     "exact coverage",
+    "soft match raw with context",
+    "strong soft coverage with context",
+    "exact coverage with context",
 )
 
 
@@ -361,6 +366,11 @@ class SentenceSignals:
     strong_coverage: FloatArray  # (n,): share with a nearly identical word
     exact_coverage: FloatArray  # (n,): share with the same stem
     word_counts: FloatArray  # (n,): distinct words of the sentence
+    # The same matches against the sentence's words plus its article's title and key names,
+    # since a sentence often leaves out what its article is about ("it" for the model).
+    context_soft_raw: FloatArray  # (n,)
+    context_strong_coverage: FloatArray  # (n,)
+    context_exact_coverage: FloatArray  # (n,)
     # The leading sentences of the first pass and its scores (``set_candidates``).
     candidates: IntArray = field(default_factory=lambda: np.zeros(0, np.intp))
     first_pass: FloatArray = field(default_factory=lambda: np.zeros(0, np.float32))
@@ -555,6 +565,9 @@ def signals_before_e5(
         strong_coverage=np.zeros(count, np.float32),
         exact_coverage=np.zeros(count, np.float32),
         word_counts=np.zeros(count, np.float32),
+        context_soft_raw=np.zeros(count, np.float32),
+        context_strong_coverage=np.zeros(count, np.float32),
+        context_exact_coverage=np.zeros(count, np.float32),
     )
 
 
@@ -686,6 +699,9 @@ def candidate_features(signals: SentenceSignals) -> npt.NDArray[np.float64]:
         signals.soft_coverage[c],
         signals.strong_coverage[c],
         signals.exact_coverage[c],
+        signals.context_soft_raw[c],
+        signals.context_strong_coverage[c],
+        signals.context_exact_coverage[c],
     ]
     return np.stack(columns, axis=1).astype(np.float64)
 

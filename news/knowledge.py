@@ -103,6 +103,8 @@ class Knowledge:
         self._matrix: answer.FactMatrix | None = None
         self._terms: search.TermRows | None = None
         self._languages: dict[str, int] = {}
+        # Each article's title and key names as content words (``_article_context_rows``).
+        self._context_words: dict[int, list[str]] = {}
         self._lock = asyncio.Lock()
 
     async def warm_up(self) -> None:
@@ -194,6 +196,7 @@ class Knowledge:
         async with self._lock:
             removed = await article_store.remove_article(self.db, article_id)
             if removed:
+                self._context_words.pop(article_id, None)
                 # Rows leave the middle and word counts drop: reload in full on next use.
                 self._matrix = None
                 self._terms = None
@@ -358,6 +361,61 @@ class Knowledge:
             _share_present(question_stems, word_weights, {terms.stems[row] for row in found})
             for found in rows
         ]
+        # Again with the article's title and key names added to each sentence's words.
+        candidate_articles = [int(signals.article_ids[i]) for i in candidates]
+        context = await self._article_context_rows(candidate_articles, terms)
+        with_context = [
+            list(dict.fromkeys(found + context.get(article_id, [])))
+            for found, article_id in zip(rows, candidate_articles, strict=True)
+        ]
+        raw, _, strong = answer.soft_match(
+            question_words.vectors,
+            word_weights,
+            with_context,
+            terms.vectors,
+            self.weights.translation_min_similarity,
+            self.weights.strong_similarity,
+        )
+        signals.context_soft_raw[candidates] = raw
+        signals.context_strong_coverage[candidates] = strong
+        # A title word the article's body never uses has no vocabulary row, but has a stem.
+        signals.context_exact_coverage[candidates] = [
+            _share_present(
+                question_stems,
+                word_weights,
+                {terms.stems[row] for row in found} | self._context_stems(article_id),
+            )
+            for found, article_id in zip(rows, candidate_articles, strict=True)
+        ]
+
+    def _context_stems(self, article_id: int) -> set[str]:
+        return {stem(word) for word in self._context_words.get(article_id, [])}
+
+    async def _article_context_rows(
+        self, article_ids: list[int], terms: search.TermRows
+    ) -> dict[int, list[int]]:
+        """Vocabulary rows of each article's title and key names (people, companies, products).
+
+        Read once per article and kept: the candidates of every question need them.
+        """
+        missing = [
+            article_id for article_id in set(article_ids) if article_id not in self._context_words
+        ]
+        if missing:
+            for article_id, article in (
+                await article_store.articles_by_ids(self.db, missing)
+            ).items():
+                self._context_words[article_id] = content_words(
+                    " ".join([article.title, *article.key_entities])
+                )
+        return {
+            article_id: [
+                row
+                for word in self._context_words.get(article_id, [])
+                if (row := terms.row_of_word.get(word)) is not None
+            ]
+            for article_id in set(article_ids)
+        }
 
     # Loading takes the lock that adding and removing hold: an article stored while a load was
     # reading (after a removal, say) would otherwise be missing from the loaded matrix, which

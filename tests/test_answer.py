@@ -15,9 +15,10 @@ from news.embed import Encoders
 from news.errors import UserError
 from news.ingest import ArticleDraft
 from news.knowledge import MAX_QUESTION_CHARS, Answer, Knowledge, clean_question
+from storage import articles as article_store
 from storage.db import Database
 
-from .conftest import copy_db, table_counts
+from .conftest import BRIDGE, ORCHARD, build_store, copy_db, table_counts
 
 
 @pytest.fixture
@@ -192,3 +193,27 @@ async def test_an_added_article_joins_the_loaded_matrices_without_copying_them(
         found = await knowledge.ask("How much money did the council approve for parks?")
     assert found.answered
     assert "12 million" in found.facts[0].fact.sentence
+
+
+async def test_a_sentence_covers_the_names_its_article_is_about(
+    tmp_path: Path, encoders: Encoders
+) -> None:
+    """The context coverages add the article's title and key names to the sentence's words."""
+    path = tmp_path / "context.db"
+    await build_store(path, [BRIDGE, ORCHARD], encoders)
+    async with Database(path) as db:
+        knowledge = Knowledge(db, encoders)
+        signals = await knowledge.signals("What did engineers replace on the Harbor Bridge?")
+        assert signals is not None
+        texts = await article_store.sentence_texts(db, [int(i) for i in signals.sentence_ids])
+    by_text = {texts[int(sentence_id)]: row for row, sentence_id in enumerate(signals.sentence_ids)}
+    cables = by_text[next(text for text in by_text if text.startswith("Engineers replaced"))]
+    # The sentence never says "Harbor Bridge"; its article's title does.
+    assert signals.exact_coverage[cables] < 0.9
+    assert signals.context_exact_coverage[cables] == pytest.approx(1.0, abs=1e-5)
+    assert signals.context_soft_raw[cables] >= signals.soft_raw[cables]
+    growers = by_text[next(text for text in by_text if text.startswith("Growers"))]
+    # The orchard article's title says nothing of bridges or engineers.
+    assert signals.context_exact_coverage[growers] == pytest.approx(
+        signals.exact_coverage[growers], abs=1e-5
+    )
