@@ -229,7 +229,9 @@ def test_a_small_feature_scale_survives_the_file() -> None:
 
 
 def test_a_ranker_fitted_on_other_features_is_refused() -> None:
-    stale = Ranker.from_json({**_ranker(2).to_json(), "features": ["an old feature"] * 25})
+    stale = Ranker.from_json(
+        {**_ranker(2).to_json(), "features": ["an old feature"] * len(answer.RERANK_FEATURES)}
+    )
     with pytest.raises(ValueError, match="refit"):
         answer.RankWeights(ranker=stale)
     assert shipped_ranker().features == answer.RERANK_FEATURES
