@@ -6,6 +6,7 @@ The ranking weights are being fitted while these tests are written, so they asse
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -217,3 +218,53 @@ async def test_a_sentence_covers_the_names_its_article_is_about(
     assert signals.context_exact_coverage[growers] == pytest.approx(
         signals.exact_coverage[growers], abs=1e-5
     )
+
+
+async def test_a_new_article_under_a_removed_ones_id_is_read_with_its_own_title(
+    tmp_path: Path, encoders: Encoders
+) -> None:
+    """SQLite reuses the highest id after a removal; the kept titles must not outlive it."""
+    path = tmp_path / "reused.db"
+    _, orchard_id = await build_store(path, [BRIDGE, ORCHARD], encoders)
+    question = "What did growers say about the Lakeside vineyards?"
+    async with Database(path) as db:
+        knowledge = Knowledge(db, encoders)
+        await knowledge.ask(question)  # reads and keeps both articles' titles
+        assert await knowledge.remove(orchard_id)
+        body = "Growers expect to pick more grapes this autumn after a mild spring."
+        added = await knowledge.add(
+            ArticleDraft("Lakeside vineyards report a good year", body, "en")
+        )
+        assert added.article.id == orchard_id  # the id was reused
+        signals = await knowledge.signals(question)
+        assert signals is not None
+    row = int(np.flatnonzero(signals.article_ids == orchard_id)[0])
+    # "Lakeside" and "vineyards" are in the new title only, not in the old one or the body.
+    assert signals.context_exact_coverage[row] > signals.exact_coverage[row]
+
+
+async def test_questions_and_adds_at_once_leave_every_fact_in_the_matrix_once(
+    tmp_path: Path, encoders: Encoders
+) -> None:
+    """A load that overlaps an add must neither miss the added rows nor hold them twice."""
+    path = tmp_path / "concurrent.db"
+    ids = await build_store(path, [BRIDGE, ORCHARD], encoders)
+    drafts = [
+        ArticleDraft(
+            f"Council notes {n}", f"The council met on day {n} and approved plan {n}.", "en"
+        )
+        for n in range(3)
+    ]
+    async with Database(path) as db:
+        knowledge = Knowledge(db, encoders)
+        await knowledge.ask("What did engineers replace?")
+        assert await knowledge.remove(ids[1])  # the next question reloads the matrices
+        await asyncio.gather(
+            knowledge.ask("What did engineers replace?"),
+            *(knowledge.add(draft) for draft in drafts),
+            knowledge.ask("How many cars cross the bridge?"),
+        )
+        matrix = await knowledge._fact_matrix()
+        cursor = await db.connection.execute("SELECT id FROM facts ORDER BY id")
+        stored = [int(row[0]) for row in await cursor.fetchall()]
+    assert sorted(matrix.fact_ids.tolist()) == stored
