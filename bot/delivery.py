@@ -55,21 +55,36 @@ class Limits:
 
 
 class Pacer:
-    """Hands out send slots so that a platform's limits are never exceeded."""
+    """Hands out send slots so that a platform's limits are never exceeded.
 
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+    A send waits for its chat's turn (``wait_chat_turn``), then, just before it goes out, for
+    the overall turn (``wait_overall_turn``). Overall turns are spaced evenly, and on top of
+    that no more than ``per_second_overall`` sends start within any second: a send that woke
+    late (a busy event loop, a full semaphore) must not be followed by sends catching up on
+    the schedule, which would squeeze a second's worth of sends into less than a second.
+    """
+
+    def __init__(
+        self,
+        limits: Limits,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.limits = limits
         self._clock = clock
+        self._sleep = sleep
         self._next_overall = 0.0
         self._next_chat: dict[str, float] = {}
         self._group_sends: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._recent_starts: deque[float] = deque()  # when the sends of the last second began
         self._lock = asyncio.Lock()
+        self._window_lock = asyncio.Lock()
 
-    async def wait_turn(self, chat_key: str, is_group: bool) -> None:
-        """Sleep until a message to ``chat_key`` may be sent, and reserve that slot.
+    async def wait_chat_turn(self, chat_key: str, is_group: bool) -> None:
+        """Sleep until the chat's own limit lets a message to ``chat_key`` go, and reserve it.
 
-        The chat's own limit is waited for first, without holding the overall rate: a chat that
-        must wait (a group's minute window) does not hold up every other chat.
+        Waited for first, without holding the overall rate: a chat that must wait (a group's
+        minute window) does not hold up every other chat.
         """
         async with self._lock:
             chat_slot = max(self._clock(), self._next_chat.get(chat_key, 0.0))
@@ -82,15 +97,29 @@ class Pacer:
                 window.append(chat_slot)
             self._next_chat[chat_key] = chat_slot + self.limits.chat_interval
         await self._sleep_until(chat_slot)
+
+    async def wait_overall_turn(self) -> None:
+        """Sleep until the platform-wide rate lets one more send start now, and count it."""
         async with self._lock:
             slot = max(self._clock(), self._next_overall)
             self._next_overall = slot + 1.0 / self.limits.per_second_overall
         await self._sleep_until(slot)
+        per_second = int(self.limits.per_second_overall)
+        async with self._window_lock:  # in turn, so the check and the count go together
+            starts = self._recent_starts
+            while True:
+                now = self._clock()
+                while starts and starts[0] <= now - 1.0:
+                    starts.popleft()
+                if len(starts) < per_second:
+                    break
+                await self._sleep_until(starts[0] + 1.0)
+            starts.append(now)
 
     async def _sleep_until(self, moment: float) -> None:
         delay = moment - self._clock()
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
 
     def back_off(self, seconds: float) -> None:
         """After a flood error, hold every send for ``seconds``."""
@@ -217,9 +246,11 @@ class DeliveryWorker:
         failures = delivery.attempts
         accepted = list(delivery.sent_ids)  # parts of a long message sent by earlier tries
         while True:
-            await pacer.wait_turn(delivery.chat_id, conversation.is_private is False)
+            await pacer.wait_chat_turn(delivery.chat_id, conversation.is_private is False)
             try:
                 async with slots:
+                    # The overall turn is taken once a slot is free, so the send starts then.
+                    await pacer.wait_overall_turn()
                     message_ids = await adapter.send(conversation, reply, skip=len(accepted))
             except SendError as error:
                 if error.sent_ids:  # kept, also across a restart, so no part is posted twice
