@@ -321,7 +321,9 @@ class Knowledge:
 
         Each question word takes its best similarity to any word of the sentence (USE word
         vectors, so across languages too), weighted by how rare the word is; only the leading
-        candidates of the first pass are scored, since this needs their words.
+        candidates of the first pass are scored, since this needs their words. The same is
+        then measured with each candidate's article title and key names added
+        (``_match_with_context``).
         """
         candidates = answer.set_candidates(signals, self.weights)
         texts = await article_store.sentence_texts(
@@ -361,7 +363,23 @@ class Knowledge:
             _share_present(question_stems, word_weights, {terms.stems[row] for row in found})
             for found in rows
         ]
-        # Again with the article's title and key names added to each sentence's words.
+        await self._match_with_context(signals, question_words, rows, word_weights)
+
+    async def _match_with_context(
+        self,
+        signals: answer.SentenceSignals,
+        question_words: QuestionWords,
+        rows: list[list[int]],
+        word_weights: npt.NDArray[np.float64],
+    ) -> None:
+        """The candidates' coverages again, their article's title and key names added.
+
+        ``rows`` holds each candidate's own words (vocabulary rows), weighed by ``word_weights``
+        as in ``_soft_match``.
+        """
+        terms = question_words.terms
+        candidates = signals.candidates
+        question_stems = [stem(word) for word in question_words.words]
         candidate_articles = [int(signals.article_ids[i]) for i in candidates]
         context = await self._article_context_rows(candidate_articles, terms)
         with_context = [
