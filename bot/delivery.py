@@ -90,10 +90,9 @@ class Pacer:
             chat_slot = max(self._clock(), self._next_chat.get(chat_key, 0.0))
             if is_group:
                 window = self._group_sends[chat_key]
-                while window and window[0] <= chat_slot - self.limits.group_window:
-                    window.popleft()
-                if len(window) >= self.limits.group_burst:
-                    chat_slot = max(chat_slot, window[0] + self.limits.group_window)
+                chat_slot = _window_opening(
+                    window, chat_slot, self.limits.group_window, self.limits.group_burst
+                )
                 window.append(chat_slot)
             self._next_chat[chat_key] = chat_slot + self.limits.chat_interval
         await self._sleep_until(chat_slot)
@@ -106,15 +105,11 @@ class Pacer:
         await self._sleep_until(slot)
         per_second = int(self.limits.per_second_overall)
         async with self._window_lock:  # in turn, so the check and the count go together
-            starts = self._recent_starts
-            while True:
+            now = self._clock()
+            while (opening := _window_opening(self._recent_starts, now, 1.0, per_second)) > now:
+                await self._sleep_until(opening)
                 now = self._clock()
-                while starts and starts[0] <= now - 1.0:
-                    starts.popleft()
-                if len(starts) < per_second:
-                    break
-                await self._sleep_until(starts[0] + 1.0)
-            starts.append(now)
+            self._recent_starts.append(now)
 
     async def _sleep_until(self, moment: float) -> None:
         delay = moment - self._clock()
@@ -124,6 +119,16 @@ class Pacer:
     def back_off(self, seconds: float) -> None:
         """After a flood error, hold every send for ``seconds``."""
         self._next_overall = max(self._next_overall, self._clock() + seconds)
+
+
+def _window_opening(events: deque[float], moment: float, period: float, limit: int) -> float:
+    """The earliest time from ``moment`` on when one more event keeps ``limit`` per ``period``.
+
+    ``events`` (times, oldest first) forgets those that ended their period by ``moment``.
+    """
+    while events and events[0] <= moment - period:
+        events.popleft()
+    return moment if len(events) < limit else events[0] + period
 
 
 def is_group_chat(platform: str, chat_id: str) -> bool:
