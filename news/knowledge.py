@@ -363,7 +363,7 @@ class Knowledge:
             _share_present(question_stems, word_weights, {terms.stems[row] for row in found})
             for found in rows
         ]
-        await self._match_with_context(signals, question_words, rows, word_weights)
+        await self._match_with_context(signals, question_words, rows, word_weights, question_stems)
 
     async def _match_with_context(
         self,
@@ -371,15 +371,15 @@ class Knowledge:
         question_words: QuestionWords,
         rows: list[list[int]],
         word_weights: npt.NDArray[np.float64],
+        question_stems: list[str],
     ) -> None:
         """The candidates' coverages again, their article's title and key names added.
 
-        ``rows`` holds each candidate's own words (vocabulary rows), weighed by ``word_weights``
-        as in ``_soft_match``.
+        ``rows`` holds each candidate's own words (vocabulary rows); the question's words are
+        weighed by ``word_weights`` and matched by ``question_stems`` as in ``_soft_match``.
         """
         terms = question_words.terms
         candidates = signals.candidates
-        question_stems = [stem(word) for word in question_words.words]
         candidate_articles = [int(signals.article_ids[i]) for i in candidates]
         context = await self._article_context_rows(candidate_articles, terms)
         with_context = [
