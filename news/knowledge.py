@@ -106,6 +106,9 @@ class Knowledge:
         self._languages: dict[str, int] = {}
         # Each article's title and key names as content words (``_article_context_rows``).
         self._context_words: dict[int, list[str]] = {}
+        # The store's data version the loaded matrices and words are valid for; see
+        # ``_notice_other_writers``.
+        self._data_version: int | None = None
         self._lock = asyncio.Lock()
 
     async def warm_up(self) -> None:
@@ -114,11 +117,13 @@ class Knowledge:
         # One throwaway encoding: the first call of each model pays for its buffers.
         await asyncio.to_thread(self.encoders.query, "warm up")
         await asyncio.to_thread(self.encoders.words, ["warm"])
+        await self._notice_other_writers()
         await self._fact_matrix()
         await self._term_matrix()
 
     async def add(self, draft: ArticleDraft, *, added_by: str | None = None) -> AddResult:
         """Extract, encode and store an article; an already stored one is returned as is."""
+        await self._notice_other_writers()
         existing = await article_store.find_by_hash(self.db, draft.content_hash)
         if existing:
             return AddResult(existing, created=False)
@@ -194,6 +199,7 @@ class Knowledge:
 
     async def remove(self, article_id: int) -> bool:
         """Remove an article and everything derived from it; False if there was none."""
+        await self._notice_other_writers()
         async with self._lock:
             removed = await article_store.remove_article(self.db, article_id)
             if removed:
@@ -230,6 +236,7 @@ class Knowledge:
 
         ``language`` is the question's language when the caller knows it (else detected).
         """
+        await self._notice_other_writers()
         matrix = await self._fact_matrix()
         if len(matrix.fact_ids) == 0:
             return None
@@ -264,6 +271,7 @@ class Knowledge:
 
     async def translate_terms(self, question: str) -> list[str]:
         """Index terms near the question's words in meaning, in any language (see ``translate``)."""
+        await self._notice_other_writers()
         content = content_words(question)
         vectors = await asyncio.to_thread(self.encoders.words, content)
         return self.translate(self._question_words(content, vectors, await self._term_matrix()))
@@ -442,6 +450,25 @@ class Knowledge:
             ]
             for article_id in set(article_ids)
         }
+
+    async def _notice_other_writers(self) -> None:
+        """Forget what was loaded from the store when another process has written to it since.
+
+        An admin may add or remove articles from the command line while the bot runs; without
+        this the bot would not find the new articles (the matrices only extend with what this
+        process stores) until a restart. Called before anything is loaded or used, so the
+        version first seen is one no loaded matrix is older than.
+        """
+        version = await self.db.data_version()
+        if version == self._data_version:
+            return
+        async with self._lock:
+            if self._data_version is not None and version != self._data_version:
+                log.info("the store was changed by another process: reloading its vectors")
+                self._matrix = None
+                self._terms = None
+                self._context_words.clear()
+            self._data_version = version
 
     # Loading takes the lock that adding and removing hold: an article stored while a load was
     # reading (after a removal, say) would otherwise be missing from the loaded matrix, which

@@ -191,6 +191,15 @@ class Database:
             raise
         await connection.execute("COMMIT")
 
+    async def data_version(self) -> int:
+        """A number that changes when another connection (another process) commits a write.
+
+        This connection's own writes leave it as it is (SQLite's ``PRAGMA data_version``).
+        """
+        cursor = await self.connection.execute("PRAGMA data_version")
+        row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
     async def schema_version(self) -> int:
         """The number of the last applied migration."""
         cursor = await self.connection.execute("SELECT MAX(version) FROM schema_migrations")

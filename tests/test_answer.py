@@ -14,7 +14,7 @@ import pytest
 
 from news.embed import Encoders
 from news.errors import UserError
-from news.ingest import ArticleDraft
+from news.ingest import ArticleDraft, from_text
 from news.knowledge import MAX_QUESTION_CHARS, Answer, Knowledge, clean_question
 from storage import articles as article_store
 from storage.db import Database
@@ -268,3 +268,28 @@ async def test_questions_and_adds_at_once_leave_every_fact_in_the_matrix_once(
         cursor = await db.connection.execute("SELECT id FROM facts ORDER BY id")
         stored = [int(row[0]) for row in await cursor.fetchall()]
     assert sorted(matrix.fact_ids.tolist()) == stored
+
+
+async def test_articles_added_and_removed_by_another_process_are_seen_by_the_next_question(
+    tmp_path: Path, encoders: Encoders
+) -> None:
+    """An admin's command line (another connection) changes the store while the bot runs."""
+    path = tmp_path / "shared.db"
+    (bridge_id,) = await build_store(path, [BRIDGE], encoders)
+    question = "How many tonnes of apples do growers expect?"
+    async with Database(path) as bot_db, Database(path) as cli_db:
+        bot = Knowledge(bot_db, encoders)
+        before = await bot.ask(question)
+        assert {found.article.id for found in before.facts} == {bridge_id}
+
+        added = await Knowledge(cli_db, encoders).add(from_text(ORCHARD))
+        after_add = await bot.ask(question)
+        assert after_add.answered
+        assert after_add.facts[0].article.id == added.article.id
+        assert "85,000" in after_add.facts[0].fact.sentence
+
+        assert await Knowledge(cli_db, encoders).remove(added.article.id)
+        after_remove = await bot.ask(question)
+        assert {found.article.id for found in after_remove.facts} == {bridge_id}
+        matrix = await bot._fact_matrix()
+        assert set(matrix.article_ids.tolist()) == {bridge_id}
