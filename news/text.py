@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 
 import Stemmer
@@ -353,28 +354,73 @@ def index_terms(text: str, *, keep_stopwords: bool = False) -> list[str]:
     return terms
 
 
+# sentencex never splits inside a quotation, so a quoted passage of several sentences stays one
+# "sentence", and a quotation mark left open (`simples’) swallows the rest of its paragraph.
+_QUOTATION_MARKS = '"`“”„‟‘’‚‛«»‹›'
+_BLANK_QUOTATION_MARKS = str.maketrans(dict.fromkeys(_QUOTATION_MARKS, " "))
+
+
 def split_sentences(text: str, language: Language) -> list[Span]:
-    """Split text into sentences with offsets, paragraph breaks first, then sentencex.
+    """Split text into sentences with offsets: paragraph breaks first, then sentencex.
 
     sentencex knows Arabic punctuation (؟ ؛) and English abbreviations; splitting paragraphs
-    first keeps a heading without a full stop from swallowing the paragraph under it.
+    first keeps a heading without a full stop from swallowing the paragraph under it. The
+    sentences inside quotations are split too (``_starts_inside_quotations``).
     """
     spans: list[Span] = []
     for paragraph in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text):
         base = paragraph.start()
-        cursor = 0
         block = paragraph.group()
-        for piece in segment(language, block):
-            found = block.find(piece, cursor)
-            if found < 0:
-                found = cursor
-            cursor = found + len(piece)
+        starts = set(_sentence_starts(block, language))
+        if any(mark in block for mark in _QUOTATION_MARKS):
+            starts |= _starts_inside_quotations(block, language)
+        bounds = sorted(starts | {0, len(block)})
+        for start, end in pairwise(bounds):
+            piece = block[start:end]
             stripped = piece.strip()
             if not stripped or not any(ch.isalnum() for ch in stripped):
                 continue
-            offset = found + piece.find(stripped)
-            spans.append(Span(stripped, base + offset, base + offset + len(stripped)))
+            offset = base + start + piece.find(stripped)
+            spans.append(Span(stripped, offset, offset + len(stripped)))
     return spans
+
+
+def _sentence_starts(block: str, language: Language) -> list[int]:
+    """Where each of sentencex's sentences of ``block`` begins (past its leading spaces)."""
+    starts = []
+    cursor = 0
+    for piece in segment(language, block):
+        found = block.find(piece, cursor)
+        if found < 0:
+            found = cursor
+        cursor = found + len(piece)
+        starts.append(found + len(piece) - len(piece.lstrip()))
+    return starts
+
+
+def _starts_inside_quotations(block: str, language: Language) -> set[int]:
+    """Sentence starts that sentencex finds once the quotation marks are blanked out.
+
+    Only a start at a capital letter, or at a letter of a script without capitals such as
+    Arabic, counts, so a short quotation inside a sentence ('he shouted "Stop!" and ran')
+    stays whole. An opening quotation mark just before a start belongs to that sentence.
+    """
+    starts = set()
+    for start in _sentence_starts(block.translate(_BLANK_QUOTATION_MARKS), language):
+        if start >= len(block) or not block[start].isalpha() or block[start].islower():
+            continue
+        starts.add(_with_opening_marks(block, start))
+    return starts
+
+
+def _with_opening_marks(block: str, start: int) -> int:
+    """``start`` moved back over the quotation marks that open its sentence."""
+    while start > 0 and block[start - 1] in _QUOTATION_MARKS:
+        before = block[start - 2] if start > 1 else " "
+        if not (before.isspace() or before in _QUOTATION_MARKS):
+            break  # a closing mark ("ready." Markets): it ends the sentence before
+        start -= 1
+    return start
 
 
 # Where a long sentence changes fact: semicolons, and a comma or dash followed by a

@@ -115,6 +115,50 @@ def test_split_sentences_heading_paragraph_is_its_own_sentence() -> None:
         assert text[span.start : span.end] == span.text
 
 
+def test_split_sentences_splits_a_quoted_passage_into_its_sentences() -> None:
+    text = 'The minister said: "Prices will rise. Wages will not. We are ready." Markets fell.'
+    sentences = split_sentences(text, "en")
+    assert [span.text for span in sentences] == [
+        'The minister said: "Prices will rise.',
+        "Wages will not.",
+        'We are ready."',
+        "Markets fell.",
+    ]
+    for span in sentences:
+        assert text[span.start : span.end] == span.text
+
+
+def test_split_sentences_keeps_a_short_quotation_inside_its_sentence() -> None:
+    text = 'He shouted "Stop!" and ran. The sign said "No Entry." Drivers ignored it.'
+    sentences = [span.text for span in split_sentences(text, "en")]
+    assert sentences == [
+        'He shouted "Stop!" and ran.',
+        'The sign said "No Entry."',
+        "Drivers ignored it.",
+    ]
+
+
+def test_split_sentences_an_unclosed_quotation_mark_does_not_swallow_the_paragraph() -> None:
+    # The backtick opens a quotation that a typographic apostrophe closes: sentencex alone
+    # pairs neither and keeps everything up to the next straight quote as one sentence.
+    text = (
+        "He explained how to prepare the `simples\u2019 used in drugs. Sahl wrote the first"
+        " pharmacopoeia. His works were printed as 'Mesue' in Latin."
+    )
+    sentences = [span.text for span in split_sentences(text, "en")]
+    assert sentences == [
+        "He explained how to prepare the `simples\u2019 used in drugs.",
+        "Sahl wrote the first pharmacopoeia.",
+        "His works were printed as 'Mesue' in Latin.",
+    ]
+
+
+def test_split_sentences_splits_an_arabic_quotation() -> None:
+    text = "قال الوزير: «سترتفع الأسعار. لن ترتفع الأجور.» وهبطت الأسواق."
+    sentences = [span.text for span in split_sentences(text, "ar")]
+    assert sentences == ["قال الوزير: «سترتفع الأسعار.", "لن ترتفع الأجور.»", "وهبطت الأسواق."]
+
+
 # --- clauses -----------------------------------------------------------------------------------
 
 
