@@ -155,6 +155,11 @@ _CONTINUES_QUOTE = re.compile(
     r"^\s*(?:و?يضيف|و?أضاف|و?تضيف|و?أضافت|He added|She added|They added)\b"
 )
 _QUOTE_MARKS = re.compile(r"[\"“”«»]")
+# How quotations open and close, to follow one across the sentences it spans. "“" toggles like
+# '"' because German closes with it what "„" opens.
+_TOGGLING_MARKS = '"“'
+_OPENING_MARKS = "«„"
+_CLOSING_MARKS = "»”"
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +245,19 @@ def find_speaker(text: str) -> str | None:
     return None
 
 
+def _quotation_open_after(text: str, open_before: bool) -> bool:
+    """Whether a quotation is still open at the end of ``text``."""
+    inside = open_before
+    for char in text:
+        if char in _TOGGLING_MARKS:
+            inside = not inside
+        elif char in _OPENING_MARKS:
+            inside = True
+        elif char in _CLOSING_MARKS:
+            inside = False
+    return inside
+
+
 def _kind(text: str, speaker: str | None, numbers: list[str], dates: list[str]) -> str:
     if speaker and _QUOTE_MARKS.search(text):
         return "quote"
@@ -258,12 +276,15 @@ def extract_facts(text: str, language: Language | None = None) -> ExtractedArtic
     sentences = split_sentences(text, language)
     facts: list[ExtractedFact] = []
     previous_speaker: str | None = None
+    inside_quotation = False
     entity_counts: Counter[str] = Counter()
     for index, sentence in enumerate(sentences):
         speaker = find_speaker(sentence.text)
-        if speaker is None and _CONTINUES_QUOTE.search(sentence.text):
-            speaker = previous_speaker  # "He added: ..." continues the last quoted speaker
+        if speaker is None and (inside_quotation or _CONTINUES_QUOTE.search(sentence.text)):
+            # A quotation of several sentences, or "He added: ...", continues the last speaker.
+            speaker = previous_speaker
         previous_speaker = speaker or previous_speaker
+        inside_quotation = _quotation_open_after(sentence.text, inside_quotation)
         pieces = [(sentence, True), *((clause, False) for clause in split_clauses(sentence))]
         for piece, is_sentence in pieces:
             entities = find_entities(piece.text)

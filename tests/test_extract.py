@@ -156,3 +156,15 @@ def test_arabic_speaker_keeps_latin_name_of_construct() -> None:
     speaker = find_speaker("وأوضح مهندسو Tesla أن البطارية الجديدة تدوم عشر سنوات.")
     assert speaker is not None
     assert "Tesla" in speaker
+
+
+def test_a_quotation_of_several_sentences_keeps_its_speaker_throughout() -> None:
+    article = extract_facts('Smith said: "Prices will rise. Wages will not." Markets fell.', "en")
+    speakers = [fact.speaker for fact in article.facts if fact.is_sentence]
+    assert speakers == ["Smith", "Smith", None]
+
+
+def test_an_arabic_quotation_of_several_sentences_keeps_its_speaker_throughout() -> None:
+    text = "قال الوزير: «سترتفع الأسعار. لن ترتفع الأجور.» وهبطت الأسواق."
+    speakers = [fact.speaker for fact in extract_facts(text, "ar").facts if fact.is_sentence]
+    assert speakers == ["الوزير", "الوزير", None]
