@@ -276,15 +276,22 @@ def extract_facts(text: str, language: Language | None = None) -> ExtractedArtic
     sentences = split_sentences(text, language)
     facts: list[ExtractedFact] = []
     previous_speaker: str | None = None
+    # The speaker of the sentence that opened a quotation still open (None: none is open, or
+    # nobody was named), for the quotation's later sentences.
+    quotation_speaker: str | None = None
     inside_quotation = False
     entity_counts: Counter[str] = Counter()
     for index, sentence in enumerate(sentences):
         speaker = find_speaker(sentence.text)
-        if speaker is None and (inside_quotation or _CONTINUES_QUOTE.search(sentence.text)):
-            # A quotation of several sentences, or "He added: ...", continues the last speaker.
-            speaker = previous_speaker
+        if speaker is None and inside_quotation:
+            speaker = quotation_speaker
+        elif speaker is None and _CONTINUES_QUOTE.search(sentence.text):
+            speaker = previous_speaker  # "He added: ..." continues the last quoted speaker
         previous_speaker = speaker or previous_speaker
+        was_inside = inside_quotation
         inside_quotation = _quotation_open_after(sentence.text, inside_quotation)
+        if inside_quotation and not was_inside:
+            quotation_speaker = speaker
         pieces = [(sentence, True), *((clause, False) for clause in split_clauses(sentence))]
         for piece, is_sentence in pieces:
             entities = find_entities(piece.text)

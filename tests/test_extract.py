@@ -168,3 +168,9 @@ def test_an_arabic_quotation_of_several_sentences_keeps_its_speaker_throughout()
     text = "قال الوزير: «سترتفع الأسعار. لن ترتفع الأجور.» وهبطت الأسواق."
     speakers = [fact.speaker for fact in extract_facts(text, "ar").facts if fact.is_sentence]
     assert speakers == ["الوزير", "الوزير", None]
+
+
+def test_a_quotation_without_a_named_speaker_does_not_borrow_an_earlier_one() -> None:
+    text = 'Smith said prices will rise. The report read: "Wages fell. Rents rose." Markets fell.'
+    speakers = [fact.speaker for fact in extract_facts(text, "en").facts if fact.is_sentence]
+    assert speakers == ["Smith", None, None, None]
