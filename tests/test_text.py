@@ -6,6 +6,7 @@ import pytest
 
 from news.ingest import from_text
 from news.text import (
+    Language,
     Span,
     detect_language,
     index_terms,
@@ -85,52 +86,54 @@ def test_split_sentences_sample_has_17_sentences(sample_text: str) -> None:
         assert draft.body[sentence.start : sentence.end] == sentence.text
 
 
+def _sentence_texts(text: str, language: Language) -> list[str]:
+    """The sentences' texts, once each sentence's offsets are checked against ``text``."""
+    sentences = split_sentences(text, language)
+    for span in sentences:
+        assert text[span.start : span.end] == span.text
+    return [span.text for span in sentences]
+
+
 def test_split_sentences_english_abbreviations() -> None:
     text = "Dr. Smith met Mr. Jones in the U.S. on Monday. They talked."
-    sentences = [span.text for span in split_sentences(text, "en")]
+    sentences = _sentence_texts(text, "en")
     assert sentences == ["Dr. Smith met Mr. Jones in the U.S. on Monday.", "They talked."]
 
 
 def test_split_sentences_keeps_decimals() -> None:
     text = "Prices rose 3.5 percent in May. They fell in June."
-    sentences = [span.text for span in split_sentences(text, "en")]
+    sentences = _sentence_texts(text, "en")
     assert sentences == ["Prices rose 3.5 percent in May.", "They fell in June."]
 
 
 def test_split_sentences_arabic_punctuation() -> None:
     text = "هل ارتفعت الأسعار؟ نعم، ارتفعت كثيرا. وماذا بعد!"
-    sentences = [span.text for span in split_sentences(text, "ar")]
+    sentences = _sentence_texts(text, "ar")
     assert sentences == ["هل ارتفعت الأسعار؟", "نعم، ارتفعت كثيرا.", "وماذا بعد!"]
 
 
 def test_split_sentences_heading_paragraph_is_its_own_sentence() -> None:
     text = "Markets today\n\nStocks fell sharply on Friday. Bonds rose."
-    sentences = split_sentences(text, "en")
-    assert [span.text for span in sentences] == [
+    assert _sentence_texts(text, "en") == [
         "Markets today",
         "Stocks fell sharply on Friday.",
         "Bonds rose.",
     ]
-    for span in sentences:
-        assert text[span.start : span.end] == span.text
 
 
 def test_split_sentences_splits_a_quoted_passage_into_its_sentences() -> None:
     text = 'The minister said: "Prices will rise. Wages will not. We are ready." Markets fell.'
-    sentences = split_sentences(text, "en")
-    assert [span.text for span in sentences] == [
+    assert _sentence_texts(text, "en") == [
         'The minister said: "Prices will rise.',
         "Wages will not.",
         'We are ready."',
         "Markets fell.",
     ]
-    for span in sentences:
-        assert text[span.start : span.end] == span.text
 
 
 def test_split_sentences_keeps_a_short_quotation_inside_its_sentence() -> None:
     text = 'He shouted "Stop!" and ran. The sign said "No Entry." Drivers ignored it.'
-    sentences = [span.text for span in split_sentences(text, "en")]
+    sentences = _sentence_texts(text, "en")
     assert sentences == [
         'He shouted "Stop!" and ran.',
         'The sign said "No Entry."',
@@ -145,7 +148,7 @@ def test_split_sentences_an_unclosed_quotation_mark_does_not_swallow_the_paragra
         "He explained how to prepare the `simples\u2019 used in drugs. Sahl wrote the first"
         " pharmacopoeia. His works were printed as 'Mesue' in Latin."
     )
-    sentences = [span.text for span in split_sentences(text, "en")]
+    sentences = _sentence_texts(text, "en")
     assert sentences == [
         "He explained how to prepare the `simples\u2019 used in drugs.",
         "Sahl wrote the first pharmacopoeia.",
@@ -155,7 +158,7 @@ def test_split_sentences_an_unclosed_quotation_mark_does_not_swallow_the_paragra
 
 def test_split_sentences_splits_an_arabic_quotation() -> None:
     text = "قال الوزير: «سترتفع الأسعار. لن ترتفع الأجور.» وهبطت الأسواق."
-    sentences = [span.text for span in split_sentences(text, "ar")]
+    sentences = _sentence_texts(text, "ar")
     assert sentences == ["قال الوزير: «سترتفع الأسعار.", "لن ترتفع الأجور.»", "وهبطت الأسواق."]
 
 
