@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from news.errors import UserError
 from news.ingest import ArticleDraft, from_text
 from news.knowledge import MAX_QUESTION_CHARS, Answer, Knowledge, clean_question
 from storage import articles as article_store
+from storage import search
 from storage.db import Database
 
 from .conftest import BRIDGE, ORCHARD, build_store, copy_db, table_counts
@@ -264,6 +266,61 @@ async def test_questions_and_adds_at_once_leave_every_fact_in_the_matrix_once(
             *(knowledge.add(draft) for draft in drafts),
             knowledge.ask("How many cars cross the bridge?"),
         )
+        matrix = await knowledge._fact_matrix()
+        cursor = await db.connection.execute("SELECT id FROM facts ORDER BY id")
+        stored = [int(row[0]) for row in await cursor.fetchall()]
+    assert sorted(matrix.fact_ids.tolist()) == stored
+
+
+class _WatchedLock(asyncio.Lock):
+    """A real lock that notes when a task has had to wait for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contended = asyncio.Event()
+
+    async def acquire(self) -> Literal[True]:
+        if self.locked():
+            self.contended.set()
+        return await super().acquire()
+
+
+async def test_an_article_stored_while_the_vectors_load_reaches_the_loaded_matrix(
+    tmp_path: Path, encoders: Encoders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The load is held after reading the store until the add waits for the lock or is done.
+
+    That is the race the load's lock closes: an add that stored its rows after the load read
+    the store, and found no matrix to extend, would leave them out of the matrix the load then
+    puts in place. Without the lock the add finishes during the hold and this test fails.
+    """
+    path = tmp_path / "race.db"
+    await build_store(path, [BRIDGE], encoders)
+    read_the_store = asyncio.Event()
+    add_finished = asyncio.Event()
+    real_load = search.load_vectors
+
+    async def load_held_after_reading(*args: Any, **kwargs: Any) -> search.VectorRows:
+        rows = await real_load(*args, **kwargs)
+        if "after_fact_id" not in kwargs:  # a full load, not an add extending the matrix
+            read_the_store.set()
+            waits = [asyncio.ensure_future(e.wait()) for e in (lock.contended, add_finished)]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
+        return rows
+
+    async def add_orchard() -> None:
+        await knowledge.add(from_text(ORCHARD))
+        add_finished.set()
+
+    monkeypatch.setattr(search, "load_vectors", load_held_after_reading)
+    async with Database(path) as db:
+        knowledge = Knowledge(db, encoders)
+        lock = knowledge._lock = _WatchedLock()
+        question = asyncio.create_task(knowledge.ask("How many tonnes of apples are expected?"))
+        await read_the_store.wait()
+        await asyncio.gather(question, add_orchard())
         matrix = await knowledge._fact_matrix()
         cursor = await db.connection.execute("SELECT id FROM facts ORDER BY id")
         stored = [int(row[0]) for row in await cursor.fetchall()]
