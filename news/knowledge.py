@@ -14,7 +14,6 @@ import numpy as np
 import numpy.typing as npt
 
 from news import answer
-from news.answer_types import new_answer_matches
 from news.embed import Encoders, shared_encoders
 from news.errors import UserError
 from news.extract import extract_facts
@@ -266,7 +265,7 @@ class Knowledge:
             answer.encoder_scores, matrix, 1, e5_vector[0], self.weights, e5_cosines
         )
         answer.add_e5(signals, e5_scores)
-        await self._soft_match(signals, question, question_words)
+        await self._soft_match(signals, question_words)
         return signals
 
     async def translate_terms(self, question: str) -> list[str]:
@@ -324,7 +323,7 @@ class Knowledge:
         return found
 
     async def _soft_match(
-        self, signals: answer.SentenceSignals, question: str, question_words: QuestionWords
+        self, signals: answer.SentenceSignals, question_words: QuestionWords
     ) -> None:
         """Score the leading sentences by word-level meaning overlap with the question.
 
@@ -332,8 +331,7 @@ class Knowledge:
         vectors, so across languages too), weighted by how rare the word is; only the leading
         candidates of the first pass are scored, since this needs their words. The same is
         then measured with each candidate's article title and key names added
-        (``_match_with_context``). Their texts also say whether they carry a new figure or year
-        of the kind the question asks for.
+        (``_match_with_context``).
         """
         candidates = answer.set_candidates(signals, self.weights)
         texts = await article_store.sentence_texts(
@@ -344,12 +342,6 @@ class Knowledge:
             for i in candidates
         ]
         signals.word_counts[candidates] = [len(found) for found in sentence_words]
-        signals.new_answers[candidates] = new_answer_matches(
-            question,
-            [texts.get(int(signals.sentence_ids[i]), "") for i in candidates],
-            asks_figure=bool(signals.asked[0]),
-            asks_date=bool(signals.asked[1]),
-        )
         if not question_words.words:
             return
         terms = question_words.terms
