@@ -69,9 +69,56 @@ def isolate(text: str, base: str | None = None) -> str:
 # Digits and joiners written against a name ("DeepSeek-R1", "GPT-4o") belong to its run;
 # the space or full stop after it does not.
 _ATTACHED = re.compile(r"(?:[\d\-_/+%]|\.(?=\d))*")
+_OPENING_BRACKETS = "([{"
+_CLOSING_BRACKETS = ")]}"
 
 
 def _close_run(opener: str, run: str, neutral_tail: str) -> str:
     attached = _ATTACHED.match(neutral_tail)
     extend = len(attached.group()) if attached else 0
-    return opener + run + neutral_tail[:extend] + PDI + neutral_tail[extend:]
+    pieces = _pieces_between_unmatched_brackets(run + neutral_tail[:extend])
+    isolated = "".join(
+        piece if index % 2 else _isolate_strong_part(opener, piece)
+        for index, piece in enumerate(pieces)
+    )
+    return isolated + neutral_tail[extend:]
+
+
+def _pieces_between_unmatched_brackets(run: str) -> list[str]:
+    """``run`` cut at each bracket whose partner lies outside it: text, bracket, text, ...
+
+    Such a bracket must stay outside the isolate, beside its partner: a bracket pair is only
+    paired (and drawn facing the right way) when both ends are in the same isolate. An English
+    title followed by "(source" in an Arabic line would otherwise leave its "(" inside the
+    title's isolate and the ")" outside, and both would point the wrong way.
+    """
+    open_at: list[int] = []
+    unmatched: list[int] = []
+    for index, char in enumerate(run):
+        if char in _OPENING_BRACKETS:
+            open_at.append(index)
+        elif char in _CLOSING_BRACKETS:
+            partner = _OPENING_BRACKETS[_CLOSING_BRACKETS.index(char)]
+            if open_at and run[open_at[-1]] == partner:
+                open_at.pop()
+            else:
+                unmatched.append(index)
+    pieces: list[str] = []
+    start = 0
+    for cut in sorted(unmatched + open_at):
+        pieces += [run[start:cut], run[cut]]
+        start = cut + 1
+    pieces.append(run[start:])
+    return pieces
+
+
+def _isolate_strong_part(opener: str, piece: str) -> str:
+    """``piece`` with the span from its first to its last strong character isolated."""
+    strong = [index for index, char in enumerate(piece) if _direction(char)]
+    if not strong:
+        return piece
+    first, last = strong[0], strong[-1] + 1
+    if last < len(piece):  # digits and joiners after the last letter stay with it
+        attached = _ATTACHED.match(piece, last)
+        last = attached.end() if attached else last
+    return piece[:first] + opener + piece[first:last] + PDI + piece[last:]

@@ -148,6 +148,32 @@ def test_isolate_detects_base_direction_and_replaces_user_controls() -> None:
     assert strip_bidi_controls("\u200fa\u200eb\u2066c\u2069") == "abc"
 
 
+@pytest.mark.parametrize(
+    ("text", "base", "expected"),
+    [
+        # An English title and its source in an Arabic list line: "(" and ")" stay together,
+        # outside the isolates, so both face the right way.
+        (
+            "#4 ByteDance unveils UI-TARS (newsbot sample, 2025-01-24)",
+            "rtl",
+            f"#4 {LRI}ByteDance unveils UI-TARS{PDI} ({LRI}newsbot sample{PDI}, 2025-01-24)",
+        ),
+        ("نموذج GPT-4 (OpenAI) الجديد", "rtl", f"نموذج {LRI}GPT-4{PDI} ({LRI}OpenAI{PDI}) الجديد"),
+        (
+            "#5 عنوان المقال (الجزيرة, 2025-01-02)",
+            "ltr",
+            f"#5 {RLI}عنوان المقال{PDI} ({RLI}الجزيرة{PDI}, 2025-01-02)",
+        ),
+        # Brackets that pair inside the run stay inside its isolate.
+        ("قال the GPT-4 (OpenAI) model أمس", "rtl", f"قال {LRI}the GPT-4 (OpenAI) model{PDI} أمس"),
+    ],
+)
+def test_a_bracket_whose_partner_is_outside_a_run_stays_outside_its_isolate(
+    text: str, base: str, expected: str
+) -> None:
+    assert isolate(text, base) == expected
+
+
 def test_rendered_arabic_reply_isolates_latin_names_on_every_platform() -> None:
     reply = Reply((Quote("يُطرح DeepSeek-R1 بموجب ترخيص MIT."),), language="ar")
     (telegram,) = render_telegram(reply)
