@@ -161,6 +161,7 @@ class DeliveryWorker:
         self.pacers = {platform: Pacer(Limits.for_platform(platform)) for platform in adapters}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.waiting = False  # between rounds, waiting to be woken (tests look at it)
         self.sent = 0
 
     async def __aenter__(self) -> DeliveryWorker:
@@ -205,9 +206,11 @@ class DeliveryWorker:
         while True:
             # asyncio.timeout, not wait_for: on Python 3.11, wait_for can swallow a cancellation
             # that lands as the event is set, and stop() then waited forever.
+            self.waiting = True
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(30.0):
                     await self._wake.wait()
+            self.waiting = False
             self._wake.clear()
             try:
                 await self.drain()

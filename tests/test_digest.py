@@ -963,3 +963,30 @@ async def test_parts_sent_before_a_refusal_are_not_sent_again_when_the_chat_resu
     assert paragraphs_in([m["content"] for m in sent]) == list(range(30))
     assert row["status"] == "sent"
     assert row["message_ids"] == ",".join(m["id"] for m in sent)
+
+
+async def test_the_delivery_worker_stops_when_woken_in_the_same_step_as_the_stop(
+    tmp_path: Path,
+) -> None:
+    """stop() right after a wake: the cancellation must not be lost to the wake.
+
+    On Python 3.11, ``asyncio.wait_for`` returns the awaited result and drops a cancellation
+    that arrives in the same step as the result, so the worker went on and stop() never
+    returned (a bot told to stop just after starting hung).
+    """
+    async with Database(tmp_path / "newsbot.db") as db:
+        worker = DeliveryWorker(db, {})
+        worker.start()
+        # Until the first round (the start's wake) is done and the worker waits again.
+        while not worker.waiting:
+            await asyncio.sleep(0.01)
+        task = worker._task
+        assert task is not None
+        worker.wake()
+        task.cancel()
+        # Stopping takes a step or two. A lost cancellation sends the worker into another round
+        # and back to waiting, so it would never be done.
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert task.done()
+        await worker.stop()
