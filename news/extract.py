@@ -135,22 +135,40 @@ _NAME = (
     # An Arabic noun may govern a Latin name ("مهندسو DeepSeek"): keep both.
     r"|(?:ال)?[\u0621-\u064A]+(?:\s+(?:[\u0621-\u064A]+|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*))?)"
 )
+# An English name: capitalised words, joined by "of", "for" or "and" ("Bank of England").
+_EN_NAME = r"[A-Z][\w.'’&-]*(?:\s+(?:(?:of|for|and)\s+)?[A-Z][\w.'’&-]*)*"
+# A short noun phrase led by a determiner ("the city council", "the firm's chief executive").
+_EN_PHRASE = r"(?:[Tt]he|[Ii]ts|[Tt]heir|[Aa]n?)\s+(?:[\w'’-]+\s+){0,2}?[\w'’-]+"
+_SPEECH_VERBS = r"(?:said|says|told|added|explained|claimed|stated)"
 _SPEAKER_PATTERNS = [
-    re.compile(
-        r"\b[Aa]ccording to (?:the )?" + r"((?:[A-Z][\w.'’-]*\s?)+|company|government|report|\w+)"
-    ),
+    # "according to Reuters", "according to the World Bank"
+    re.compile(r"\b[Aa]ccording to ((?:the\s+)?" + _EN_NAME + ")"),
+    # "according to the city council," (up to the clause's end), else its first word
+    re.compile(r"\b[Aa]ccording to (" + _EN_PHRASE + r")(?=\s*(?:[,.;:!?)]|$))"),
+    re.compile(r"\b[Aa]ccording to ((?:the\s+)?[\w'’-]+)"),
     re.compile(r"(?:وفق(?:ًا|ا|اً)?|بحسب|حسب|طبق(?:ًا|ا))\s*(?:لـ\s?|ل)?" + _NAME),
     re.compile(
         r"(?:^|\s)(?:و?يقول|و?قال|و?تقول|و?قالت|و?أوضح|و?أوضحت|و?أكد|و?أكدت|و?صرح)\s+" + _NAME
     ),
+    re.compile(r"\b((?:[A-Z][\w.'’-]*\s?){1,4}),?\s+" + _SPEECH_VERBS + r"\b"),
+    # '..., said Maria Lopez.' / 'said Smith, the CEO': a name that ends the clause. Not
+    # "says UI-TARS beats ...", where the name is the reported sentence's subject, and not
+    # "told Reuters", which names who was told.
     re.compile(
-        r"\b((?:[A-Z][\w.'’-]*\s?){1,4}),?\s+(?:said|says|told|added|explained|claimed|stated)\b"
+        r"\b(?:said|says|added|explained)\s+([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})"
+        r"(?=\s*(?:[,.;:!?)\"”»]|$)|\s+(?:of|at|from|in|on|who|for|to|when|during|last|as)\b)"
     ),
-    re.compile(r"\b(?:said|says|told|added|explained)\s+((?:[A-Z][\w.'’-]*\s?){1,4})"),
+    # "The company says ...", "the firm's chief executive said"
+    re.compile(r"\b(" + _EN_PHRASE + r"),?\s+" + _SPEECH_VERBS + r"\b(?!\s+to\b)"),
 ]
+# "The company" opening a sentence is "the company" inside a reply ("According to the company").
+_DETERMINER_OPENING = re.compile(r"^(?:The|Its|Their|An?)(?=\s+[a-z])")
+# A full stop after a name ends the sentence, but not after an initial ("John F.").
+_TRAILING_STOP = re.compile(r"(?<=[\w'’]{2})\.$")
+# Words that report speech without naming anyone ("تقول إنه ...", "He said ...").
 _NOT_SPEAKERS = frozenset(
-    ["إنه", "إنها", "إن", "أن", "أنه", "أنها", "إنهم", "أنهم", "فيه", "فيها", "له", "لها"]
-)
+    ("إنه", "إنها", "إن", "أن", "أنه", "أنها", "إنهم", "أنهم", "فيه", "فيها", "له", "لها")
+) | frozenset(("He", "She", "It", "They", "We", "I", "You", "This", "That", "There"))
 _CONTINUES_QUOTE = re.compile(
     r"^\s*(?:و?يضيف|و?أضاف|و?تضيف|و?أضافت|He added|She added|They added)\b"
 )
@@ -236,12 +254,12 @@ def find_speaker(text: str) -> str | None:
     """Who the text says made the statement, if it says so."""
     for pattern in _SPEAKER_PATTERNS:
         for match in pattern.finditer(text):
-            speaker = match.group(1).strip(" ،,:")
+            speaker = _TRAILING_STOP.sub("", match.group(1).strip(" ،,:"))
             if speaker.split(" ", 1)[0] in _NOT_SPEAKERS or not speaker:
                 continue  # "تقول إنه ..." reports speech without naming anyone
             if speaker.startswith("ل") and text[match.start(1) - 1 : match.start(1)] == "ل":
                 speaker = "ا" + speaker  # "للشركة" is "ل" + "الشركة" with its alef elided
-            return speaker
+            return _DETERMINER_OPENING.sub(lambda found: found.group().lower(), speaker)
     return None
 
 

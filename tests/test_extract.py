@@ -101,7 +101,7 @@ def test_sample_dates_with_arabic_month_names(sample: tuple[str, ExtractedArticl
 def test_english_according_to_speaker_and_claim_kind() -> None:
     extracted = extract_facts("Sales rose 12% last year, according to the company.", "en")
     fact = extracted.facts[0]
-    assert fact.speaker == "company"
+    assert fact.speaker == "the company"  # as a reply will say it: "According to the company"
     assert fact.kind == "claim"
     assert fact.numbers == ("12%",)
 
@@ -111,6 +111,36 @@ def test_english_said_speaker_and_quote_kind() -> None:
     fact = extract_facts(text, "en").facts[0]
     assert fact.speaker == "Maria Lopez"
     assert fact.kind == "quote"
+
+
+@pytest.mark.parametrize(
+    ("text", "speaker"),
+    [
+        (
+            "The library cost 1.2 million dollars, according to the city council.",
+            "the city council",
+        ),
+        ("Prices will rise, according to the Bank of England.", "the Bank of England"),
+        ("According to Reuters, the deal is done.", "Reuters"),
+        (
+            '"It works," said Kaoutar El Maghraoui, a research scientist at IBM.',
+            "Kaoutar El Maghraoui",
+        ),
+        ("The company says UI-TARS beats GPT-4o on several benchmarks.", "the company"),
+        ("The firm's chief executive said profits doubled.", "the firm's chief executive"),
+        ("Smith told Reuters the plan was dead.", "Smith"),
+    ],
+)
+def test_english_speakers(text: str, speaker: str) -> None:
+    assert find_speaker(text) == speaker
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["He said the plan was dead.", "The model is said to be fast.", "Profits doubled last year."],
+)
+def test_english_text_without_a_named_speaker(text: str) -> None:
+    assert find_speaker(text) is None
 
 
 def test_arabic_yaqul_speaker() -> None:
