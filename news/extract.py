@@ -11,7 +11,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from news.text import Language, Span, detect_language, split_clauses, split_sentences
+from news.text import (
+    Language,
+    Span,
+    detect_language,
+    remove_diacritics,
+    split_clauses,
+    split_sentences,
+)
 
 # (?<![A-Za-z0-9]) rather than \b: a name glued to Arabic "و" ("وGoogle") has no word boundary.
 _LATIN_NAME = re.compile(
@@ -130,10 +137,27 @@ _DATE = re.compile(
     r"|(?:\b(?:in|since|by|until|year|of)\s+|(?:عام|سنة|منذ|في|حتى)\s+)(?:1[89]|20)\d{2}\b"
 )
 # Who said it. Each pattern captures the speaker; Arabic names are often Latin-script here.
+# A word that follows an Arabic speaker without being part of the name ("قال الوزير إن",
+# "أشار التقرير إلى", "قالت الشركة في بيان").
+_AR_NOT_NAME = (
+    r"(?!(?:[أإا]ن(?:ه|ها|هم)?|ب[أا]ن|[إا]لى|على|في|عن|من|مع|حول|خلال|بعد|قبل|عبر"
+    r"|[أا]مس|اليوم|كما|لقد|قد)(?:\s|$|[،.:؛]))"
+)
 _NAME = (
     r"((?:[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|al-\w+|el\s+\w+))*)"
+    # "المتحدث باسم الشركة": the spokesman of the company.
+    r"|(?:ال)?[\u0621-\u064A]+\s+باسم\s+[\u0621-\u064A]+"
     # An Arabic noun may govern a Latin name ("مهندسو DeepSeek"): keep both.
-    r"|(?:ال)?[\u0621-\u064A]+(?:\s+(?:[\u0621-\u064A]+|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*))?)"
+    r"|(?:ال)?[\u0621-\u064A]+(?:\s+"
+    + _AR_NOT_NAME
+    + r"(?:[\u0621-\u064A]+|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*)*))?)"
+)
+# Arabic verbs of saying, past and present ("قال", "تقول", "وتؤكد", "وأشار"), with or without
+# the hamza on their first alef (matched on text without diacritics).
+_AR_SPEECH_VERBS = (
+    r"(?:يقول|قال|تقول|قالت|[أا]وضح|[أا]وضحت|يوضح|توضح|[أا]كد|[أا]كدت|يؤكد|تؤكد|صرح|صرحت|يصرح"
+    r"|تصرح|[أا]علن|[أا]علنت|يعلن|تعلن|[أا]شار|[أا]شارت|يشير|تشير|[أا]فاد|[أا]فادت|يفيد|تفيد"
+    r"|ذكر|ذكرت|يذكر|تذكر)"
 )
 # An English name: capitalised words, joined by "of", "for" or "and" ("Bank of England").
 _EN_NAME = r"[A-Z][\w.'’&-]*(?:\s+(?:(?:of|for|and)\s+)?[A-Z][\w.'’&-]*)*"
@@ -147,9 +171,7 @@ _SPEAKER_PATTERNS = [
     re.compile(r"\b[Aa]ccording to (" + _EN_PHRASE + r")(?=\s*(?:[,.;:!?)]|$))"),
     re.compile(r"\b[Aa]ccording to ((?:the\s+)?[\w'’-]+)"),
     re.compile(r"(?:وفق(?:ًا|ا|اً)?|بحسب|حسب|طبق(?:ًا|ا))\s*(?:لـ\s?|ل)?" + _NAME),
-    re.compile(
-        r"(?:^|\s)(?:و?يقول|و?قال|و?تقول|و?قالت|و?أوضح|و?أوضحت|و?أكد|و?أكدت|و?صرح)\s+" + _NAME
-    ),
+    re.compile(r"(?:^|\s)و?" + _AR_SPEECH_VERBS + r"\s+" + _NAME),
     re.compile(r"\b((?:[A-Z][\w.'’-]*\s?){1,4}),?\s+" + _SPEECH_VERBS + r"\b"),
     # '..., said Maria Lopez.' / 'said Smith, the CEO': a name that ends the clause. Not
     # "says UI-TARS beats ...", where the name is the reported sentence's subject, and not
@@ -167,8 +189,12 @@ _DETERMINER_OPENING = re.compile(r"^(?:The|Its|Their|An?)(?=\s+[a-z])")
 _TRAILING_STOP = re.compile(r"(?<=[\w'’]{2})\.$")
 # Words that report speech without naming anyone ("تقول إنه ...", "He said ...").
 _NOT_SPEAKERS = frozenset(
-    ("إنه", "إنها", "إن", "أن", "أنه", "أنها", "إنهم", "أنهم", "فيه", "فيها", "له", "لها")
-) | frozenset(("He", "She", "It", "They", "We", "I", "You", "This", "That", "There"))
+    (
+        *("إنه", "إنها", "إن", "أن", "أنه", "أنها", "إنهم", "أنهم", "فيه", "فيها", "له", "لها"),
+        *("ان", "انه", "انها", "انهم"),  # the same without hamza
+        *("He", "She", "It", "They", "We", "I", "You", "This", "That", "There"),
+    )
+)
 _CONTINUES_QUOTE = re.compile(
     r"^\s*(?:و?يضيف|و?أضاف|و?تضيف|و?أضافت|He added|She added|They added)\b"
 )
@@ -252,6 +278,7 @@ def find_dates(text: str) -> list[str]:
 
 def find_speaker(text: str) -> str | None:
     """Who the text says made the statement, if it says so."""
+    text = remove_diacritics(text)  # "وتؤكّد" is "وتؤكد"
     for pattern in _SPEAKER_PATTERNS:
         for match in pattern.finditer(text):
             speaker = _TRAILING_STOP.sub("", match.group(1).strip(" ،,:"))

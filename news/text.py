@@ -300,13 +300,17 @@ def is_arabic_word(word: str) -> bool:
     return bool(_ARABIC_LETTER.search(word))
 
 
+def remove_diacritics(text: str) -> str:
+    """Arabic text without its (mostly optional) short-vowel marks and tatweel."""
+    return _ARABIC_DIACRITICS.sub("", text).replace(_TATWEEL, "")
+
+
 def normalize_arabic(text: str) -> str:
     """Fold the spelling variants of Arabic that carry no meaning for search.
 
     Removes diacritics and tatweel and unifies alef forms; ة and ى are left for after stemming.
     """
-    text = _ARABIC_DIACRITICS.sub("", text).replace(_TATWEEL, "")
-    return text.translate(_ALEF_FORMS)
+    return remove_diacritics(text).translate(_ALEF_FORMS)
 
 
 def normalize(text: str) -> str:
