@@ -38,6 +38,38 @@ def base_direction(text: str) -> str:
     return "ltr"
 
 
+def dominant_direction(text: str) -> str | None:
+    """``rtl`` or ``ltr``, whichever the text has more strong characters of; None for neither."""
+    counts = {"rtl": 0, "ltr": 0}
+    for char in text:
+        direction = _direction(char)
+        if direction:
+            counts[direction] += 1
+    if not counts["rtl"] and not counts["ltr"]:
+        return None
+    return "rtl" if counts["rtl"] > counts["ltr"] else "ltr"
+
+
+def isolate_field(text: str, base: str) -> str:
+    """One field of a line (a quote, a title, a source) laid out inside text of direction ``base``.
+
+    A field written mostly against ``base``, such as an Arabic sentence quoted in an English
+    reply, is isolated whole in its own direction, with its own opposite runs isolated inside
+    it. Isolating only its runs would lay them out in ``base``'s order: the Arabic sentence
+    would be cut at each Latin name and its pieces read left to right. Each line is laid out
+    on its own, as a line break ends every isolate.
+    """
+    lines = strip_bidi_controls(text).split("\n")
+    return "\n".join(_isolate_line_field(line, base) for line in lines)
+
+
+def _isolate_line_field(line: str, base: str) -> str:
+    own = dominant_direction(line)
+    if own is None or own == base:
+        return isolate(line, base)
+    return (RLI if own == "rtl" else LRI) + isolate(line, own) + PDI
+
+
 def isolate(text: str, base: str | None = None) -> str:
     """Wrap every run whose direction differs from ``base`` in a directional isolate."""
     text = strip_bidi_controls(text)

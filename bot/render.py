@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote
 
-from bot.bidi import base_direction, isolate
+from bot.bidi import base_direction, isolate, isolate_field
 from bot.types import Block, Citation, Paragraph, Quote, Reply, Text
 
 TELEGRAM_LIMIT = 4096
@@ -22,10 +22,25 @@ _DISCORD_SPECIAL = re.compile(r"([\\*_~`|>#\[\]()<:@-])")
 
 
 def _bidi(text: str, language: str) -> str:
-    return isolate(text, "rtl" if language == "ar" else "ltr")
+    """``text`` as one field of a reply in ``language`` (see ``bot.bidi.isolate_field``)."""
+    return isolate_field(text, "rtl" if language == "ar" else "ltr")
 
 
-def _citation_text(citation: Citation, language: str) -> str:
+def _unchanged(text: str, language: str) -> str:
+    return text
+
+
+def _bidi_part(part: Text, language: str) -> str:
+    """A paragraph's part: content in its own direction, the reply's own words in the reply's."""
+    if part.own_direction:
+        return _bidi(part.text, language)
+    return isolate(part.text, "rtl" if language == "ar" else "ltr")
+
+
+def _citation_text(
+    citation: Citation, language: str, field: Callable[[str, str], str] = _unchanged
+) -> str:
+    """Title, source, date and id; ``field`` lays out each (each is a field of its own)."""
     parts = [citation.title]
     if citation.source:
         parts.append(citation.source)
@@ -33,39 +48,41 @@ def _citation_text(citation: Citation, language: str) -> str:
         parts.append(citation.published)
     if citation.article_id is not None:
         parts.append(f"#{citation.article_id}")
-    return "، ".join(parts) if language == "ar" else ", ".join(parts)
+    separator = "، " if language == "ar" else ", "
+    return separator.join(field(part, language) for part in parts)
 
 
 # --- plain text (console, CLI) -------------------------------------------------------------
 
 
-def plain_block(block: Block, language: str) -> str:
-    """One block as plain text."""
+def plain_block(block: Block, language: str, field: Callable[[str, str], str] = _unchanged) -> str:
+    """One block as plain text; ``field`` lays out each piece of text (``_bidi`` for display)."""
     if isinstance(block, Paragraph):
-        return "".join(
-            f"{part.text} ({part.url})" if part.url and part.url != part.text else part.text
-            for part in block.parts
-        )
+        return "".join(_plain_part(part, language, field) for part in block.parts)
     if isinstance(block, Quote):
-        return "«" + block.text + "»"
+        return "«" + field(block.text, language) + "»"
     link = f" {block.url}" if block.url else ""
-    return "— " + _citation_text(block, language) + link
+    return "— " + _citation_text(block, language, field) + link
+
+
+def _plain_part(part: Text, language: str, field: Callable[[str, str], str]) -> str:
+    text = part.text if field is _unchanged else _bidi_part(part, language)
+    if part.url and part.url != part.text:
+        text += f" ({field(part.url, language)})"
+    return text
 
 
 def render_plain(reply: Reply, *, isolate_runs: bool = True) -> str:
     """The reply as plain text, blocks separated by blank lines."""
-    blocks = [plain_block(block, reply.language) for block in reply.blocks]
-    text = "\n\n".join(blocks)
-    if isolate_runs:
-        text = "\n".join(_bidi(line, reply.language) for line in text.split("\n"))
-    return text
+    field = _bidi if isolate_runs else _unchanged
+    return "\n\n".join(plain_block(block, reply.language, field) for block in reply.blocks)
 
 
 # --- Telegram HTML -------------------------------------------------------------------------
 
 
 def _tg_inline(part: Text, language: str) -> str:
-    text = html.escape(_bidi(part.text, language), quote=False)
+    text = html.escape(_bidi_part(part, language), quote=False)
     if part.style == "bold":
         text = f"<b>{text}</b>"
     elif part.style == "italic":
@@ -83,7 +100,7 @@ def telegram_block(block: Block, language: str) -> str:
         return "".join(_tg_inline(part, language) for part in block.parts)
     if isinstance(block, Quote):
         return f"<blockquote>{html.escape(_bidi(block.text, language), quote=False)}</blockquote>"
-    text = html.escape(_bidi(_citation_text(block, language), language), quote=False)
+    text = html.escape(_citation_text(block, language, _bidi), quote=False)
     if block.url:
         text = f'<a href="{html.escape(block.url, quote=True)}">{text}</a>'
     return f"— <i>{text}</i>"
@@ -108,7 +125,7 @@ def escape_discord(text: str) -> str:
 
 
 def _dc_inline(part: Text, language: str) -> str:
-    text = escape_discord(_bidi(part.text, language))
+    text = escape_discord(_bidi_part(part, language))
     if part.style == "bold":
         text = f"**{text}**"
     elif part.style == "italic":
@@ -128,7 +145,7 @@ def discord_block(block: Block, language: str) -> str:
         return "\n".join(
             "> " + escape_discord(_bidi(line, language)) for line in block.text.split("\n")
         )
-    text = escape_discord(_bidi(_citation_text(block, language), language))
+    text = escape_discord(_citation_text(block, language, _bidi))
     if block.url:
         text = f"[{text}](<{safe_url(block.url)}>)"
     return f"— *{text}*"

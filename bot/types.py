@@ -61,11 +61,16 @@ class Incoming:
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """A run of inline text; ``style`` is plain, bold, italic or code; ``url`` makes it a link."""
+    """A run of inline text; ``style`` is plain, bold, italic or code; ``url`` makes it a link.
+
+    ``own_direction`` marks content shown as it was written (a title, a source, a sentence): it
+    is laid out in its own direction, not the reply's (``bot.bidi.isolate_field``).
+    """
 
     text: str
     style: Literal["plain", "bold", "italic", "code"] = "plain"
     url: str | None = None
+    own_direction: bool = False
 
 
 @dataclass(frozen=True, slots=True)

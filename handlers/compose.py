@@ -36,7 +36,7 @@ def answer_reply(
     blocks.append(Paragraph((Text(intro or message("answer_intro", language), "bold"),)))
     blocks.append(Quote(fact.text))
     if not fact.is_sentence and fact.sentence != fact.text:
-        blocks.append(Paragraph((Text(fact.sentence, "italic"),)))
+        blocks.append(Paragraph((Text(fact.sentence, "italic", own_direction=True),)))
     blocks.append(citation(best.article))
     button = Button(message("more_facts", language), f"article:{best.article.id}")
     return Reply(tuple(blocks), language=language, buttons=(button,))
@@ -53,10 +53,22 @@ def no_answer_reply(answer: Answer, language: str) -> Reply:
 
 
 def article_line(article: Article) -> Paragraph:
-    """``#id title (source, date)`` as one paragraph."""
-    details = ", ".join(part for part in (article.source, article.published) if part)
-    suffix = f" ({details})" if details else ""
-    return Paragraph((Text(f"#{article.id} ", "bold"), Text(article.title + suffix)))
+    """``#id title (source, date)`` as one paragraph.
+
+    The title, source and date are parts of their own, so each is laid out in its own
+    direction (an Arabic title in an English list reads right to left as a whole).
+    """
+    parts = [Text(f"#{article.id} ", "bold"), Text(article.title, own_direction=True)]
+    details = [
+        Text(detail, own_direction=True) for detail in (article.source, article.published) if detail
+    ]
+    if details:
+        parts.append(Text(" ("))
+        for index, detail in enumerate(details):
+            parts.extend([Text(", ")] if index else [])
+            parts.append(detail)
+        parts.append(Text(")"))
+    return Paragraph(tuple(parts))
 
 
 def article_reply(article: Article, facts: list[Fact], language: str, limit: int = 6) -> Reply:

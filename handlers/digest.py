@@ -199,7 +199,7 @@ def article_blocks(item: digest_news.DigestItem, language: str) -> tuple[Block, 
     """One article of a digest: title, citation, key facts and how to read more."""
     article = item.article
     blocks: list[Block] = [
-        Paragraph((Text(article.title, "bold"),)),
+        Paragraph((Text(article.title, "bold", own_direction=True),)),
         Citation(article.title, article.source, article.published, article.url, article.id),
     ]
     blocks.extend(Quote(fact.text) for fact in item.facts)

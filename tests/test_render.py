@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bot.bidi import LRI, PDI, RLI, base_direction, isolate, strip_bidi_controls
+from bot.bidi import LRI, PDI, RLI, base_direction, isolate, isolate_field, strip_bidi_controls
 from bot.render import (
     DISCORD_LIMIT,
     TELEGRAM_LIMIT,
@@ -172,6 +172,49 @@ def test_a_bracket_whose_partner_is_outside_a_run_stays_outside_its_isolate(
     text: str, base: str, expected: str
 ) -> None:
     assert isolate(text, base) == expected
+
+
+ARABIC_FACT = "وتؤكد DeepSeek أن استخدام نموذجها أرخص بنحو 96%."
+ARABIC_FACT_AS_FIELD = f"{RLI}وتؤكد {LRI}DeepSeek{PDI} أن استخدام نموذجها أرخص بنحو 96%.{PDI}"
+
+
+def test_a_field_written_against_the_line_is_isolated_whole_in_its_own_direction() -> None:
+    # Isolating only the Arabic runs would lay them out left to right around "DeepSeek".
+    assert isolate_field(ARABIC_FACT, "ltr") == ARABIC_FACT_AS_FIELD
+    # A field in the line's own direction only has its opposite runs isolated.
+    assert isolate_field(ARABIC_FACT, "rtl") == isolate(ARABIC_FACT, "rtl")
+    assert (
+        isolate_field("ByteDance unveils UI-TARS", "rtl") == f"{LRI}ByteDance unveils UI-TARS{PDI}"
+    )
+    # Each line on its own: a line break ends every isolate.
+    assert isolate_field(f"{ARABIC_FACT}\nplain", "ltr") == f"{ARABIC_FACT_AS_FIELD}\nplain"
+
+
+def test_an_arabic_fact_quoted_in_an_english_reply_reads_right_to_left_on_every_platform() -> None:
+    reply = Reply(
+        (
+            Paragraph((Text("According to DeepSeek:", "bold"),)),
+            Quote(ARABIC_FACT),
+            Citation("نموذج DeepSeek-R1 الصيني", "newsbot sample", "2025-01-27", None, 1),
+        ),
+        language="en",
+    )
+    title = f"{RLI}نموذج {LRI}DeepSeek-R1{PDI} الصيني{PDI}"
+    for output in (render_plain(reply), *render_telegram(reply)):
+        assert ARABIC_FACT_AS_FIELD in output
+        assert f"{title}, newsbot sample, 2025-01-27, #1" in output
+    (discord,) = render_discord(reply)
+    assert ARABIC_FACT_AS_FIELD in discord  # nothing in it for Markdown to escape
+
+
+def test_the_replys_own_words_keep_its_direction_around_a_long_name() -> None:
+    # "بحسب" (according to) is the reply's; the speaker's name is only a run inside it.
+    reply = Reply((Paragraph((Text("بحسب the company:"),)),), language="ar")
+    assert render_plain(reply) == f"بحسب {LRI}the company{PDI}:"
+    content = Reply(
+        (Paragraph((Text("The company says so.", own_direction=True),)),), language="ar"
+    )
+    assert render_plain(content) == f"{LRI}The company says so.{PDI}"
 
 
 def test_rendered_arabic_reply_isolates_latin_names_on_every_platform() -> None:
