@@ -84,6 +84,9 @@ def isolate(text: str, base: str | None = None) -> str:
         if direction == opposite:
             if run_start is None:
                 run_start = index
+                if _opens_with_sigil(text, index):
+                    out.pop()  # the sigil joins the run
+                    run_start -= 1
             last_strong_end = index + 1
         elif direction == base and run_start is not None:
             out.append(
@@ -96,6 +99,18 @@ def isolate(text: str, base: str | None = None) -> str:
     if run_start is not None:
         out.append(_close_run(opener, text[run_start:last_strong_end], text[last_strong_end:]))
     return "".join(out)
+
+
+# A sigil at the start of a word belongs to it: "/article", "@newsbot", "#news". Left outside
+# the isolate it would be drawn on the wrong side, and Telegram would no longer see a command.
+_SIGILS = "/@#"
+
+
+def _opens_with_sigil(text: str, index: int) -> bool:
+    """Whether the run starting at ``index`` has a sigil just before it, opening a word."""
+    if index == 0 or text[index - 1] not in _SIGILS:
+        return False
+    return index == 1 or text[index - 2].isspace() or text[index - 2] in "([«\"'"
 
 
 # Digits and joiners written against a name ("DeepSeek-R1", "GPT-4o") belong to its run;
@@ -150,6 +165,8 @@ def _isolate_strong_part(opener: str, piece: str) -> str:
     if not strong:
         return piece
     first, last = strong[0], strong[-1] + 1
+    if _opens_with_sigil(piece, first):
+        first -= 1
     if last < len(piece):  # digits and joiners after the last letter stay with it
         attached = _ATTACHED.match(piece, last)
         last = attached.end() if attached else last

@@ -217,6 +217,19 @@ def test_the_replys_own_words_keep_its_direction_around_a_long_name() -> None:
     assert render_plain(content) == f"{LRI}The company says so.{PDI}"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/ask سؤال", f"{LRI}/ask{PDI} سؤال"),
+        ("المزيد: /article 1", f"المزيد: {LRI}/article{PDI} 1"),
+        ("راسل @newsbot الآن", f"راسل {LRI}@newsbot{PDI} الآن"),
+        ("قال إن 3/ASK", f"قال إن 3/{LRI}ASK{PDI}"),  # inside a word, "/" is no sigil
+    ],
+)
+def test_a_command_mention_or_tag_is_isolated_with_its_sigil(text: str, expected: str) -> None:
+    assert isolate(text, "rtl") == expected
+
+
 def test_rendered_arabic_reply_isolates_latin_names_on_every_platform() -> None:
     reply = Reply((Quote("يُطرح DeepSeek-R1 بموجب ترخيص MIT."),), language="ar")
     (telegram,) = render_telegram(reply)
