@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from bot.adapters.base import Adapter
+from bot.bidi import isolate
 from bot.render import render_plain
 from bot.router import Dispatcher
 from bot.types import Conversation, Incoming, Reply, User
@@ -88,7 +89,8 @@ class ConsoleAdapter(Adapter):
             # Buttons' data is "command:argument", so the console offers the same command.
             for button in reply.buttons:
                 command, _, argument = button.data.partition(":")
-                self._write(f"  [{button.label}: /{command} {argument}]\n")
+                line = f"[{button.label}: /{command} {argument}]"
+                self._write(f"  {isolate(line, 'rtl' if reply.language == 'ar' else 'ltr')}\n")
             self._write("\n")
 
     def _write(self, text: str) -> None:
