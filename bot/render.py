@@ -34,7 +34,12 @@ def _bidi_part(part: Text, language: str) -> str:
     """A paragraph's part: content in its own direction, the reply's own words in the reply's."""
     if part.own_direction:
         return _bidi(part.text, language)
-    return isolate(part.text, "rtl" if language == "ar" else "ltr")
+    base = "rtl" if language == "ar" else "ltr"
+    return "\n".join(isolate(line, base) for line in part.text.split("\n"))
+
+
+def _unchanged_part(part: Text, language: str) -> str:
+    return part.text
 
 
 def _citation_text(
@@ -55,27 +60,27 @@ def _citation_text(
 # --- plain text (console, CLI) -------------------------------------------------------------
 
 
-def plain_block(block: Block, language: str, field: Callable[[str, str], str] = _unchanged) -> str:
-    """One block as plain text; ``field`` lays out each piece of text (``_bidi`` for display)."""
+def plain_block(block: Block, language: str, *, isolate_runs: bool = False) -> str:
+    """One block as plain text, bidi-isolated for display when ``isolate_runs``."""
+    field = _bidi if isolate_runs else _unchanged
     if isinstance(block, Paragraph):
-        return "".join(_plain_part(part, language, field) for part in block.parts)
+        part_text = _bidi_part if isolate_runs else _unchanged_part
+        return "".join(
+            part_text(part, language)
+            + (f" ({field(part.url, language)})" if part.url and part.url != part.text else "")
+            for part in block.parts
+        )
     if isinstance(block, Quote):
         return "«" + field(block.text, language) + "»"
     link = f" {block.url}" if block.url else ""
     return "— " + _citation_text(block, language, field) + link
 
 
-def _plain_part(part: Text, language: str, field: Callable[[str, str], str]) -> str:
-    text = part.text if field is _unchanged else _bidi_part(part, language)
-    if part.url and part.url != part.text:
-        text += f" ({field(part.url, language)})"
-    return text
-
-
 def render_plain(reply: Reply, *, isolate_runs: bool = True) -> str:
     """The reply as plain text, blocks separated by blank lines."""
-    field = _bidi if isolate_runs else _unchanged
-    return "\n\n".join(plain_block(block, reply.language, field) for block in reply.blocks)
+    return "\n\n".join(
+        plain_block(block, reply.language, isolate_runs=isolate_runs) for block in reply.blocks
+    )
 
 
 # --- Telegram HTML -------------------------------------------------------------------------

@@ -59,14 +59,13 @@ def article_line(article: Article) -> Paragraph:
     direction (an Arabic title in an English list reads right to left as a whole).
     """
     parts = [Text(f"#{article.id} ", "bold"), Text(article.title, own_direction=True)]
-    details = [
-        Text(detail, own_direction=True) for detail in (article.source, article.published) if detail
-    ]
+    details = [detail for detail in (article.source, article.published) if detail]
     if details:
         parts.append(Text(" ("))
         for index, detail in enumerate(details):
-            parts.extend([Text(", ")] if index else [])
-            parts.append(detail)
+            if index:
+                parts.append(Text(", "))
+            parts.append(Text(detail, own_direction=True))
         parts.append(Text(")"))
     return Paragraph(tuple(parts))
 
