@@ -187,6 +187,13 @@ _SPEAKER_PATTERNS = [
 _DETERMINER_OPENING = re.compile(r"^(?:The|Its|Their|An?)(?=\s+[a-z])")
 # A full stop after a name ends the sentence, but not after an initial ("John F.").
 _TRAILING_STOP = re.compile(r"(?<=[\w'’]{2})\.$")
+# Capitalised words that open an English sentence before its speaker ("But Smith said", "On
+# Monday Reuters said"), and days and months, which say when, not who.
+_OPENING_WORDS = re.compile(
+    r"^(?:(?:But|And|So|Yet|Also|However|Meanwhile|Then|Yesterday|Today|Tonight|Earlier|Later"
+    r"|Last|Next|On|In|At|By|For|From|After|Before|During|Since|Until|Monday|Tuesday|Wednesday"
+    r"|Thursday|Friday|Saturday|Sunday|" + "|".join(_EN_MONTHS) + r")\b[,.]?\s*)+"
+)
 # Words that report speech without naming anyone ("تقول إنه ...", "He said ...").
 _NOT_SPEAKERS = frozenset(
     (
@@ -282,6 +289,7 @@ def find_speaker(text: str) -> str | None:
     for pattern in _SPEAKER_PATTERNS:
         for match in pattern.finditer(text):
             speaker = _TRAILING_STOP.sub("", match.group(1).strip(" ،,:"))
+            speaker = _OPENING_WORDS.sub("", speaker)  # "On Monday Smith" is Smith
             if speaker.split(" ", 1)[0] in _NOT_SPEAKERS or not speaker:
                 continue  # "تقول إنه ..." reports speech without naming anyone
             if speaker.startswith("ل") and text[match.start(1) - 1 : match.start(1)] == "ل":

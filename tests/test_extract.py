@@ -129,6 +129,8 @@ def test_english_said_speaker_and_quote_kind() -> None:
         ("The company says UI-TARS beats GPT-4o on several benchmarks.", "the company"),
         ("The firm's chief executive said profits doubled.", "the firm's chief executive"),
         ("Smith told Reuters the plan was dead.", "Smith"),
+        ("On Monday Reuters said the talks had failed.", "Reuters"),
+        ("But Smith said no.", "Smith"),
     ],
 )
 def test_english_speakers(text: str, speaker: str) -> None:
@@ -137,7 +139,12 @@ def test_english_speakers(text: str, speaker: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["He said the plan was dead.", "The model is said to be fast.", "Profits doubled last year."],
+    [
+        "He said the plan was dead.",
+        "The model is said to be fast.",
+        "Profits doubled last year.",
+        "The report, published on Monday, said prices rose.",  # Monday says when, not who
+    ],
 )
 def test_english_text_without_a_named_speaker(text: str) -> None:
     assert find_speaker(text) is None
