@@ -28,7 +28,7 @@ from bot.app import load_examples
 from bot.config import Settings
 from bot.render import TELEGRAM_LIMIT
 from bot.router import Dispatcher
-from bot.types import Button, Conversation, Reply
+from bot.types import Button, Conversation, Incoming, Reply, User
 from handlers import build_router
 from news.knowledge import Knowledge
 from storage.articles import count_articles
@@ -301,6 +301,34 @@ async def test_flood_control_is_retried_and_the_reply_arrives_once(bot: Bot) -> 
     assert len(bot.api.sent_messages(USER)) == 2
     assert len(bot.api.calls_of("sendMessage")) == 4
     assert bot.api.injected_failures == 2
+
+
+async def test_a_reply_refused_with_a_server_error_is_sent_again_once(bot: Bot) -> None:
+    bot.api.fail_next("sendMessage", error_code=500, description="Internal Server Error")
+    first = await bot.ask("/help")
+    second = await bot.ask("/start")  # barrier: a duplicate of the first would come before
+    assert "/ask" in first["text"] and "Hello" in second["text"]
+    assert len(bot.api.sent_messages(USER)) == 2
+    assert bot.api.injected_failures == 1
+
+
+async def test_a_long_reply_failing_part_way_goes_on_from_the_part_that_failed(bot: Bot) -> None:
+    paragraphs = [f"Paragraph {i}: " + "news " * 80 for i in range(40)]  # several messages
+    reply = Reply.text(*paragraphs)
+    bot.api.fail_next("sendMessage", error_code=502, description="Bad Gateway", after=1)
+    incoming = Incoming(Conversation("telegram", str(USER)), User("telegram", str(USER)), "/x")
+    await bot.adapter._reply(incoming, reply)
+    text = "\n\n".join(m["text"] for m in bot.api.sent_messages(USER))
+    assert all(text.count(f"Paragraph {i}:") == 1 for i in range(40))  # each once, none lost
+
+
+async def test_a_reply_telegram_rejects_is_not_sent_again(bot: Bot) -> None:
+    bot.api.fail_next("sendMessage", error_code=400, description="Bad Request: message is too long")
+    bot.say("/help")
+    await bot.api.wait_for_calls("sendMessage", 1, timeout=WAIT)
+    second = await bot.ask("/articles")  # barrier: a second try of /help would come before
+    assert "Articles" in second["text"]
+    assert len(bot.api.calls_of("sendMessage")) == 2  # the refused /help, then /articles
 
 
 async def test_send_maps_errors_to_send_error(bot: Bot) -> None:

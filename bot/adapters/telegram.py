@@ -25,6 +25,7 @@ from datetime import UTC, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScope,
@@ -43,7 +44,15 @@ from telegram import (
 from telegram import Chat as TgChat
 from telegram import User as TgUser
 from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode, UpdateType
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -137,6 +146,23 @@ def _send_error(error: TelegramError) -> SendError:
     # Anything else (a network error, a message Telegram refused) says nothing about the chat,
     # so the caller may retry later rather than drop the chat.
     return SendError(str(error), permanent=False)
+
+
+# Seconds before each new try of an interactive reply (``TelegramAdapter._reply``).
+_REPLY_RETRY_DELAYS = (1.0, 3.0)
+
+
+def _surely_not_posted(error: TelegramError) -> bool:
+    """Whether Telegram certainly did not post the message whose sending raised ``error``.
+
+    PTB raises NetworkError for a 5xx answer (no cause: Telegram answered, with an error) and
+    for transport errors (caused by httpx's); of these only a failed connection means the
+    request never left. BadRequest and TimedOut are NetworkErrors too: a message Telegram
+    refuses will be refused again, and one that timed out may have been posted.
+    """
+    if not isinstance(error, NetworkError) or isinstance(error, BadRequest | TimedOut):
+        return False
+    return error.__cause__ is None or isinstance(error.__cause__, httpx.ConnectError)
 
 
 class _ChatLocks:
@@ -577,12 +603,28 @@ class TelegramAdapter(Adapter):
     # ------------------------------------------------------------------ outgoing
 
     async def _reply(self, msg: Incoming, reply: Reply) -> None:
-        """Answer ``msg``: in groups as a reply to it, always in its topic."""
+        """Answer ``msg``: in groups as a reply to it, always in its topic.
+
+        A message Telegram surely did not post (it answered with a server error, or the
+        connection was never made) is sent again, twice at most, and the reply goes on from
+        it; the messages it accepted are not sent again. A timeout is not retried: Telegram may
+        have posted the message, and posting nothing twice comes first. Flood control (429) is
+        retried by the rate limiter.
+        """
         reply_to = None if msg.conversation.is_private else int(msg.message_id)
-        try:
-            await self._send(msg.conversation, reply, reply_to=reply_to)
-        except TelegramError as error:
-            log.warning("telegram: replying in %s failed: %s", msg.conversation, error)
+        sent: list[str] = []
+        for delay in (*_REPLY_RETRY_DELAYS, None):
+            try:
+                await self._send(
+                    msg.conversation, reply, reply_to=reply_to, skip=len(sent), sent=sent
+                )
+                return
+            except TelegramError as error:
+                if delay is None or not _surely_not_posted(error):
+                    log.warning("telegram: replying in %s failed: %s", msg.conversation, error)
+                    return
+                log.info("telegram: replying in %s failed (%s); retrying", msg.conversation, error)
+                await asyncio.sleep(delay)
 
     async def send(self, conversation: Conversation, reply: Reply, *, skip: int = 0) -> list[str]:
         """Send a reply unprompted (digests); returns the ids of the messages sent.
