@@ -48,13 +48,23 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-def print_table(timings: dict[str, list[float]]) -> None:
+def format_table(timings: dict[str, list[float]]) -> str:
     """Median, p95 and max per path, in milliseconds."""
-    print(f"{'path':<18}{'n':>5}{'median ms':>12}{'p95 ms':>10}{'max ms':>10}")
+    lines = [f"{'path':<18}{'n':>5}{'median ms':>12}{'p95 ms':>10}{'max ms':>10}"]
     for name, values in timings.items():
         if not values:
             continue
-        print(
+        lines.append(
             f"{name:<18}{len(values):>5}{1000 * statistics.median(values):>12.1f}"
             f"{1000 * percentile(values, 0.95):>10.1f}{1000 * max(values):>10.1f}"
         )
+    return "\n".join(lines)
+
+
+def report(table: str, section: str, command: str, write: bool) -> None:
+    """Print ``table``; with ``write``, also put it in BENCHMARKS.md's ``section``."""
+    print(table)
+    if write:
+        from eval_retrieval import write_section  # reads the evaluation set up: only when asked
+
+        write_section(section, f"```\n{table}\n```\n", command)

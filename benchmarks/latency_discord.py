@@ -1,6 +1,6 @@
 """Latency of the Discord adapter: from an injected event to the reply arriving at the fake.
 
-Usage: python benchmarks/latency_discord.py [--rounds 1] [--warmup 10]
+Usage: python benchmarks/latency_discord.py [--rounds 1] [--warmup 10] [--write]
 
 Runs the real DiscordAdapter (real discord.py, real store with the sample articles, real
 encoders) against tests/fakes/discord_api.FakeDiscord on 127.0.0.1 and asks ~30 questions, in
@@ -37,7 +37,7 @@ from tests.fakes.discord_api import DEFAULT_BOT_ID, FAKE_TOKEN, FakeDiscord
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chat_latency_common import QUESTIONS, print_table
+from chat_latency_common import QUESTIONS, format_table, report
 
 
 async def run(rounds: int, warmup: int = 10) -> dict[str, list[float]]:
@@ -102,9 +102,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=1, help="times each question is asked")
     parser.add_argument("--warmup", type=int, default=10, help="untimed questions first")
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args()
     timings = asyncio.run(run(args.rounds, args.warmup))
-    print_table(timings)
+    command = "python benchmarks/latency_discord.py" + (" --write" if args.write else "")
+    report(format_table(timings), "discord-latency", command, args.write)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Latency of the Telegram adapter: from a pushed update to the reply's sendMessage at the fake.
 
-Usage: python benchmarks/latency_telegram.py [--rounds 1] [--warmup 10]
+Usage: python benchmarks/latency_telegram.py [--rounds 1] [--warmup 10] [--write]
 
 Runs the real TelegramAdapter (real python-telegram-bot with AIORateLimiter, long polling; real
 store with the sample articles; real encoders) against tests/fakes/telegram_api.FakeTelegramAPI on
@@ -43,7 +43,7 @@ from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegramAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chat_latency_common import QUESTIONS, print_table
+from chat_latency_common import QUESTIONS, format_table, report
 
 USER = 7
 GROUP = -1001234567890
@@ -134,12 +134,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--rounds", type=int, default=1, help="times each question is asked")
     parser.add_argument("--warmup", type=int, default=10, help="untimed questions first")
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args()
     timings = asyncio.run(run(args.rounds, args.warmup))
-    print_table(timings)
     private, core = timings["private: answer"], timings["core only"]
     overhead = statistics.median(p - c for p, c in zip(private, core, strict=True))
-    print(f"\nmedian adapter overhead per question (private - core): {1000 * overhead:.1f} ms")
+    table = (
+        format_table(timings)
+        + f"\n\nmedian adapter overhead per question (private - core): {1000 * overhead:.1f} ms"
+    )
+    command = "python benchmarks/latency_telegram.py" + (" --write" if args.write else "")
+    report(table, "telegram-latency", command, args.write)
 
 
 if __name__ == "__main__":
