@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import logging
 import sys
 import tempfile
@@ -107,7 +108,7 @@ def small_stores(lang_even: str, lang_odd: str) -> list[list[tuple[str, xquad.Pa
     stores = []
     for first in range(0, len(articles) - SMALL_STORE_ARTICLES + 1, SMALL_STORE_ARTICLES):
         group = articles[first : first + SMALL_STORE_ARTICLES]
-        for paragraph in range(100):
+        for paragraph in itertools.count():
             store = []
             for article in group:
                 language = lang_even if article % 2 == 0 else lang_odd
@@ -129,9 +130,11 @@ async def small_setting(lang_even: str, lang_odd: str, encoders) -> list[list[st
     stored_in: dict[int, str] = {}
     with tempfile.TemporaryDirectory() as folder:
         for number, store in enumerate(small_stores(lang_even, lang_odd)):
+            # In a fixed order, so the articles' ids, and any tie between them, are the same
+            # in every run.
             sources = [
                 (language, [p for lang, p in store if lang == language])
-                for language in {lang for lang, _ in store}
+                for language in (lang_even, lang_odd)
             ]
             pool = await xquad.build_pool(Path(folder) / f"small-{number}.db", encoders, sources)
             keys = {(p.article_index, p.paragraph_index) for _, p in store}
