@@ -21,9 +21,13 @@ DISCORD_LIMIT = 2000
 _DISCORD_SPECIAL = re.compile(r"([\\*_~`|>#\[\]()<:@-])")
 
 
+def _direction(language: str) -> str:
+    return "rtl" if language == "ar" else "ltr"
+
+
 def _bidi(text: str, language: str) -> str:
     """``text`` as one field of a reply in ``language`` (see ``bot.bidi.isolate_field``)."""
-    return isolate_field(text, "rtl" if language == "ar" else "ltr")
+    return isolate_field(text, _direction(language))
 
 
 def _unchanged(text: str, language: str) -> str:
@@ -34,8 +38,7 @@ def _bidi_part(part: Text, language: str) -> str:
     """A paragraph's part: content in its own direction, the reply's own words in the reply's."""
     if part.own_direction:
         return _bidi(part.text, language)
-    base = "rtl" if language == "ar" else "ltr"
-    return "\n".join(isolate(line, base) for line in part.text.split("\n"))
+    return "\n".join(isolate(line, _direction(language)) for line in part.text.split("\n"))
 
 
 def _unchanged_part(part: Text, language: str) -> str:
