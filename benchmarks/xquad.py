@@ -113,15 +113,15 @@ class Pool:
 
     knowledge: Knowledge
     sentence_gold: dict[int, tuple[int, int, int]] = field(default_factory=dict)
-    stored_articles: set[int] = field(default_factory=set)
+    stored_paragraphs: set[tuple[int, int]] = field(default_factory=set)  # (article, paragraph)
     language_of_article: dict[int, str] = field(default_factory=dict)
 
     def target(self, question: Question) -> tuple[int, int, int] | None:
         """The gold sentence as stored: (article, paragraph, sentence index) in the language
-        the article is stored in; None when the question's article is not stored."""
-        language = self.language_of_article.get(question.article_index)
-        if language is None:
+        the article is stored in; None when the question's paragraph is not stored."""
+        if (question.article_index, question.paragraph_index) not in self.stored_paragraphs:
             return None
+        language = self.language_of_article[question.article_index]
         gold = gold_sentences(language)[question.qid]
         return (question.article_index, question.paragraph_index, gold)
 
@@ -194,7 +194,7 @@ async def build_pool(
             else:
                 article_id = result.article.id
             key_of_article[article_id] = (language, paragraph)
-            pool.stored_articles.add(paragraph.article_index)
+            pool.stored_paragraphs.add((paragraph.article_index, paragraph.paragraph_index))
             pool.language_of_article[paragraph.article_index] = language
     cursor = await db.connection.execute("SELECT id, article_id, text, start, end FROM sentences")
     for sentence_id, article_id, _text, start, end in await cursor.fetchall():
