@@ -1,19 +1,23 @@
 """Retrieval quality on XQuAD-R, scored as ../shared/eval/README.md says.
 
-Usage: python benchmarks/eval_retrieval.py [--settings en-ar,ar-ar,en-en,store,small] [--write]
+Usage: python benchmarks/eval_retrieval.py [--settings en-ar,ar-ar,en-en,store,small,medium]
+           [--write]
 
 Prints a table; ``--write`` also replaces the retrieval section of BENCHMARKS.md (and the
-retrieval-small one for ``small``). Arabic and English are held out: nothing in the ranking was
-fitted on them (see fit_weights.py).
+retrieval-small and retrieval-medium ones). Arabic and English are held out: nothing in the
+ranking was fitted on them (see fit_weights.py).
 
 ``small`` asks each question of a store holding only four paragraphs, of four articles (two
-stored in Arabic, two in English), as a bot with a handful of articles would be asked.
+stored in Arabic, two in English), as a bot with a handful of articles would be asked;
+``medium`` the same with sixteen. Each store is also asked questions it cannot answer: those of
+other articles (as in ``store``), and those of its own articles' other paragraphs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import itertools
 import logging
 import sys
@@ -94,20 +98,41 @@ async def store_setting(lang_even: str, lang_odd: str, encoders) -> list[list[st
     return rows
 
 
-SMALL_STORE_ARTICLES = 4
+# Articles per store in the ``small`` and ``medium`` settings: a bot's first days and weeks.
+STORE_SIZES = {"small": 4, "medium": 16}
 
 
-def small_stores(lang_even: str, lang_odd: str) -> list[list[tuple[str, xquad.Paragraph]]]:
-    """Stores of one paragraph from each of four consecutive articles: the n-th paragraph of
-    articles 0-3, of 4-7, ...; even articles in ``lang_even``, odd ones in ``lang_odd``."""
+@dataclasses.dataclass
+class GroupedStore:
+    """One store of a size setting, and the paragraphs whose questions it can and cannot answer.
+
+    Each set holds (article, paragraph) pairs."""
+
+    sources: list[tuple[str, list[xquad.Paragraph]]]
+    own: set[tuple[int, int]]  # every stored paragraph
+    # Paragraphs of articles not stored here, as the `store` setting's unanswerable questions.
+    other_articles: set[tuple[int, int]]
+    # Other paragraphs of the stored articles: questions about a stored article that it does not
+    # answer, harder to refuse, since they share its subject and words.
+    same_articles: set[tuple[int, int]]
+
+
+def grouped_stores(lang_even: str, lang_odd: str, articles_per_store: int) -> list[GroupedStore]:
+    """Stores of one paragraph from each of ``articles_per_store`` consecutive articles: the n-th
+    paragraph of articles 0-3, of 4-7, ... (for 4); even articles in ``lang_even``, odd ones in
+    ``lang_odd``. Each store cannot answer the questions of the n-th paragraphs of the next group
+    of articles, nor those of the (n+1)-th paragraphs of its own."""
     by_language = {
         language: {(p.article_index, p.paragraph_index): p for p in xquad.paragraphs(data)}
         for language, data in ((lang_even, xquad.load(lang_even)), (lang_odd, xquad.load(lang_odd)))
     }
     articles = sorted({article for article, _ in by_language[lang_even]})
-    stores = []
-    for first in range(0, len(articles) - SMALL_STORE_ARTICLES + 1, SMALL_STORE_ARTICLES):
-        group = articles[first : first + SMALL_STORE_ARTICLES]
+    if len(articles) < 2 * articles_per_store:
+        raise ValueError("a store must leave out a group of articles to ask it about")
+    groups: list[list[list[tuple[str, xquad.Paragraph]]]] = []  # [group][paragraph]: a store
+    for first in range(0, len(articles) - articles_per_store + 1, articles_per_store):
+        group = articles[first : first + articles_per_store]
+        groups.append([])
         for paragraph in itertools.count():
             store = []
             for article in group:
@@ -115,51 +140,79 @@ def small_stores(lang_even: str, lang_odd: str) -> list[list[tuple[str, xquad.Pa
                 found = by_language[language].get((article, paragraph))
                 if found is not None:
                     store.append((language, found))
-            if len(store) < SMALL_STORE_ARTICLES:
+            if len(store) < articles_per_store:
                 break
-            stores.append(store)
-    return stores
+            groups[-1].append(store)
+
+    def keys(group: int, paragraph: int) -> set[tuple[int, int]]:
+        stores = groups[group % len(groups)]
+        return {(p.article_index, p.paragraph_index) for _, p in stores[paragraph % len(stores)]}
+
+    return [
+        GroupedStore(
+            # In a fixed order, so the articles' ids, and any tie between them, are the same in
+            # every run.
+            [
+                (language, [p for lang, p in store if lang == language])
+                for language in (lang_even, lang_odd)
+            ],
+            own=keys(group, paragraph),
+            other_articles=keys(group + 1, paragraph),
+            same_articles=keys(group, paragraph + 1),
+        )
+        for group, stores in enumerate(groups)
+        for paragraph, store in enumerate(stores)
+    ]
 
 
-async def small_setting(lang_even: str, lang_odd: str, encoders) -> list[list[str]]:
-    """Every question of a stored paragraph, asked of its own small store."""
+async def size_setting(name: str, lang_even: str, lang_odd: str, encoders) -> list[list[str]]:
+    """Every question of a stored paragraph asked of its own store, and the questions it cannot
+    answer (``GroupedStore``): those of other articles, and those of its articles' other
+    paragraphs."""
     questions = {
         language: xquad.questions(xquad.load(language)) for language in (lang_odd, lang_even)
     }
-    outcomes: dict[str, list[xquad.Outcome]] = {language: [] for language in questions}
+    kinds = ("own", "other_articles", "same_articles")
+    outcomes = {language: {kind: [] for kind in kinds} for language in questions}
     stored_in: dict[int, str] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for number, store in enumerate(small_stores(lang_even, lang_odd)):
-            # In a fixed order, so the articles' ids, and any tie between them, are the same
-            # in every run.
-            sources = [
-                (language, [p for lang, p in store if lang == language])
-                for language in (lang_even, lang_odd)
-            ]
-            pool = await xquad.build_pool(Path(folder) / f"small-{number}.db", encoders, sources)
-            keys = {(p.article_index, p.paragraph_index) for _, p in store}
+        stores = grouped_stores(lang_even, lang_odd, STORE_SIZES[name])
+        for number, store in enumerate(stores):
+            pool = await xquad.build_pool(
+                Path(folder) / f"{name}-{number}.db", encoders, store.sources
+            )
             for language, items in questions.items():
-                asked = [q for q in items if (q.article_index, q.paragraph_index) in keys]
-                outcomes[language] += await xquad.run_questions(pool, asked)
+                for kind in kinds:
+                    paragraphs = getattr(store, kind)
+                    asked = [q for q in items if (q.article_index, q.paragraph_index) in paragraphs]
+                    outcomes[language][kind] += await xquad.run_questions(pool, asked)
             stored_in.update(pool.language_of_article)
             await pool.knowledge.db.close()
     rows = []
-    for language, found in outcomes.items():
+    for language, by_kind in outcomes.items():
+        found = by_kind["own"]
         cells = [
             f"{xquad.recall([o for o in found if stored_in[o.question.article_index] == stored], 1):.3f}"
             for stored in (lang_even, lang_odd)
         ]
         rows.append(
             [
-                f"small stores, {language} questions",
+                f"{name} stores, {language} questions",
+                f"{len(stores)} stores of {STORE_SIZES[name]} paragraphs",
                 str(len(found)),
                 f"{xquad.recall(found, 1):.3f}",
                 *cells,
                 f"{xquad.recall(found, 5):.3f}",
-                f"{sum(not o.answered for o in found) / max(1, len(found)):.3f}",
+                _refused(by_kind["other_articles"]),
+                _refused(by_kind["same_articles"]),
+                _refused(found),
             ]
         )
     return rows
+
+
+def _refused(outcomes: list[xquad.Outcome]) -> str:
+    return f"{sum(not o.answered for o in outcomes) / max(1, len(outcomes)):.3f}"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -181,7 +234,7 @@ async def main() -> None:
     settings = args.settings.split(",")
     parallel_rows = []
     for setting in settings:
-        if setting not in ("store", "small"):
+        if setting != "store" and setting not in STORE_SIZES:
             question_language, pool_language = setting.split("-")
             parallel_rows.append(await parallel_setting(question_language, pool_language, encoders))
             encoders.save()
@@ -211,24 +264,29 @@ async def main() -> None:
         print(report)
         if args.write:
             write_section("retrieval", report, command)
-    if "small" in settings:
-        small_rows = await small_setting(even, odd, encoders)
+    for name in STORE_SIZES:
+        if name not in settings:
+            continue
+        size_rows = await size_setting(name, even, odd, encoders)
         encoders.save()
-        small = table(
+        sized = table(
             [
                 "setting",
-                "questions",
+                "stores",
+                "answerable",
                 "R@1",
                 f"R@1, answer stored in {even}",
                 f"R@1, answer stored in {odd}",
                 "R@5",
+                "unanswerable answered false",
+                "same article's unanswerable answered false",
                 "answerable wrongly false",
             ],
-            small_rows,
+            size_rows,
         )
-        print(small)
+        print(sized)
         if args.write:
-            write_section("retrieval-small", small + "\n", command)
+            write_section(f"retrieval-{name}", sized + "\n", command)
 
 
 def write_section(name: str, body: str, command: str) -> None:
