@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/fit_weights.py [--languages ru,de] [--more-pools es]
            [--more-stores es,ru] [--rounds N] [--hidden-units 8] [--save-ranker PATH]
+           [--abstention-only]
 
 Arabic and English paragraphs are never used here (English questions are, over the other
 languages' paragraphs, as the evaluation README allows). Settings, with X each pool language:
@@ -13,8 +14,11 @@ asked in English and both stored languages.
 2. Second pass: a small network over ``candidate_features`` (``news.ranker``), softmax over
    each question's candidates, fitted on every setting; each language is also left out in
    turn to show how it does on a language it has not seen.
-3. Abstention: a logistic rule over ``answer_features`` of the top sentence, fitted on the
-   stores' questions (answerable or not).
+3. Abstention: logistic rules over ``answer_features`` of the top sentence, one fitted on the
+   large stores' questions (answerable or not), and one each on small stores of 4 and 24
+   paragraphs (``eval_retrieval.grouped_stores``), each with the least strict threshold that
+   refuses 80% of its unanswerable questions; checked on stores of 8 and 16.
+   ``--abstention-only`` keeps the shipped ranking and refits these alone.
 
 Prints what it chose and writes the second pass to ``--save-ranker``; copy the numbers into
 ``RankWeights`` in news/answer.py and the file to news/ranker.json (a person decides, so the
@@ -28,6 +32,7 @@ import argparse
 import asyncio
 import dataclasses
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +43,11 @@ import news.ranker
 
 # This script makes the second pass that news/ranker.json ships. After a change of the features
 # the shipped file no longer fits the code (``RankWeights`` refuses it), so it is not loaded.
+SHIPPED_RANKER = news.ranker.shipped_ranker  # for --abstention-only, which keeps the ranking
 news.ranker.shipped_ranker = lambda: None  # type: ignore[assignment,return-value]
 
 import xquad
-from eval_retrieval import STORED_ARTICLES, store_sources
+from eval_retrieval import STORE_SIZES, STORED_ARTICLES, grouped_stores, store_sources
 
 from news import answer
 from news.answer import RankWeights
@@ -230,8 +236,13 @@ async def cosine_priors(
     )
 
 
-def fit_abstention(cases: list[Case], weights: RankWeights) -> tuple[np.ndarray, float]:
-    """Logistic regression: is the top sentence a real answer? Returns coefficients and bias."""
+def fit_abstention(cases: list[Case], weights: RankWeights) -> answer.AbstentionRule:
+    """Logistic regression: is the top sentence a real answer?
+
+    The threshold is the least strict step of 0.25 that refuses ``REFUSED_UNANSWERABLE`` of
+    these cases' unanswerable questions; it is folded into the rule's bias, and the rule's size
+    is the median sentence count of the stores the cases were asked of.
+    """
     features = np.array([answer.answer_features(c.signals, weights) for c in cases])
     labels = np.array([c.answerable for c in cases], np.float64)
     mean, std = features.mean(axis=0), features.std(axis=0) + 1e-9
@@ -243,25 +254,101 @@ def fit_abstention(cases: list[Case], weights: RankWeights) -> tuple[np.ndarray,
         grad = p - labels
         w -= 0.1 * (x.T @ grad / len(x) + 1e-3 * w)
         b -= 0.1 * grad.mean()
-    # Express in raw feature units so the product needs no scaler.
-    coefficients = w / std
+    # Express in raw feature units so the product needs no scaler; rounded as it is shipped.
+    coefficients = tuple(round(float(c), 4) for c in w / std)
     bias = b - float((w * mean / std).sum())
-    return coefficients, bias
+    logits = features @ np.array(coefficients) + bias
+    unanswerable = logits[labels == 0]
+    threshold = next(t for t in THRESHOLDS if (unanswerable < t).mean() >= REFUSED_UNANSWERABLE)
+    sentences = int(np.median([len(c.signals.first_pass) for c in cases]))
+    return answer.AbstentionRule(sentences, coefficients, round(float(bias - threshold), 4))
 
 
-def abstention_table(
-    cases: list[Case], weights: RankWeights, coefficients: np.ndarray, bias: float
-) -> list[tuple[float, float, float]]:
-    rows = []
-    logits = np.array(
-        [answer.answer_features(c.signals, weights) @ coefficients + bias for c in cases]
+REFUSED_UNANSWERABLE = 0.8  # issue #2's target for the `store` setting
+THRESHOLDS = np.arange(-2.0, 4.01, 0.25)
+
+
+def abstention_rates(
+    cases: list[Case], weights: RankWeights, rules: tuple[answer.AbstentionRule, ...]
+) -> tuple[float, float]:
+    """(unanswerable answered false, answerable wrongly false) under ``rules``."""
+    answered = np.array(
+        [
+            answer.answer_logit(
+                answer.answer_features(c.signals, weights), rules, len(c.signals.first_pass)
+            )
+            >= 0.0
+            for c in cases
+        ]
     )
     answerable = np.array([c.answerable for c in cases])
-    for threshold in np.arange(-2.0, 2.01, 0.25):
-        rejected_unanswerable = float((logits[~answerable] < threshold).mean())
-        wrongly_false = float((logits[answerable] < threshold).mean())
-        rows.append((float(threshold), rejected_unanswerable, wrongly_false))
-    return rows
+    return float((~answered[~answerable]).mean()), float((~answered[answerable]).mean())
+
+
+async def sized_store_cases(
+    pairs: list[tuple[str, str]],
+    articles_per_store: int,
+    encoders: xquad.CachedEncoders,
+    weights: RankWeights,
+    questions: dict[str, list[xquad.Question]],
+) -> list[Case]:
+    """Questions asked of small stores (``eval_retrieval.grouped_stores``): each store's own
+    paragraphs' questions, answerable, and those of articles it does not hold, not (as in the
+    large stores, whose every article is stored whole or not at all)."""
+    cases = []
+    with tempfile.TemporaryDirectory() as folder:
+        for even, odd in pairs:
+            stores = grouped_stores(even, odd, articles_per_store)
+            for number, store in enumerate(stores):
+                pool = await xquad.build_pool(
+                    Path(folder) / f"{even}-{odd}-{number}.db", encoders, store.sources
+                )
+                pool.knowledge.weights = weights
+                for language in ("en", even, odd):
+                    asked = [
+                        q
+                        for q in questions[language]
+                        if (q.article_index, q.paragraph_index) in store.own | store.other_articles
+                    ]
+                    cases += await collect(pool, asked, language)
+                await pool.knowledge.db.close()
+            encoders.save()
+    return cases
+
+
+# Articles per store (``eval_retrieval.grouped_stores``) of the stores each sized abstention rule
+# is fitted on, beside the large stores; and of stores fitted on by none, which show how the
+# rules do between the fitted sizes.
+# 24 is the most a store can hold and still leave a group of articles out to ask it about.
+FITTED_SIZES = (STORE_SIZES["small"], 24)
+CHECKED_SIZES = (8, STORE_SIZES["medium"])
+
+
+async def fit_abstention_rules(
+    store_cases: list[Case],
+    pairs: list[tuple[str, str]],
+    encoders: xquad.CachedEncoders,
+    weights: RankWeights,
+    questions: dict[str, list[xquad.Question]],
+) -> tuple[answer.AbstentionRule, ...]:
+    """One rule per fitted store size and one for the large stores, checked between them."""
+    cases = {
+        size: await sized_store_cases(pairs, size, encoders, weights, questions)
+        for size in sorted((*FITTED_SIZES, *CHECKED_SIZES))
+    }
+    rules = (
+        *(fit_abstention(cases[size], weights) for size in FITTED_SIZES),
+        fit_abstention(store_cases, weights),
+    )
+    print("\nabstention rules (copy into RankWeights.abstention):")
+    for rule in rules:
+        print(f"  {rule}")
+    print("articles per store | questions | unanswerable answered false | answerable wrongly false")
+    for size, sized_cases in [*cases.items(), ("large stores", store_cases)]:
+        refused, wrongly = abstention_rates(sized_cases, weights, rules)
+        fitted = " (fitted)" if size in FITTED_SIZES else ""
+        print(f"{size}{fitted} | {len(sized_cases)} | {refused:.3f} | {wrongly:.3f}")
+    return rules
 
 
 async def main() -> None:
@@ -287,6 +374,11 @@ async def main() -> None:
     parser.add_argument(
         "--seeds", type=int, default=1, help="second passes fitted and averaged (one network)"
     )
+    parser.add_argument(
+        "--abstention-only",
+        action="store_true",
+        help="keep the shipped ranking and fit only the abstention rules",
+    )
     parser.add_argument("--ranker-l2", type=float, default=1e-2, help="L2 of the second pass")
     parser.add_argument(
         "--save-ranker",
@@ -302,6 +394,16 @@ async def main() -> None:
     if used & {"ar", "en"}:
         sys.exit("Arabic and English are the held-out evaluation: fit on other languages")
     encoders = xquad.CachedEncoders(xquad.CACHE_DIR / "vectors-fit.npz")
+    stores = {}
+    for even, odd in [(first, second), *store_pairs]:
+        stores[(even, odd)] = await xquad.build_pool(
+            xquad.CACHE_DIR / f"store-{even}-{odd}.db", encoders, store_sources(even, odd)
+        )
+        encoders.save()
+    questions = {lang: xquad.questions(xquad.load(lang)) for lang in ("en", *used)}
+    if args.abstention_only:
+        await refit_abstention_only(stores, encoders, questions)
+        return
     pools = {}
     for language in (first, second, *extra_pools):
         pools[language] = await xquad.build_pool(
@@ -310,13 +412,6 @@ async def main() -> None:
             [(language, xquad.paragraphs(xquad.load(language)))],
         )
         encoders.save()
-    stores = {}
-    for even, odd in [(first, second), *store_pairs]:
-        stores[(even, odd)] = await xquad.build_pool(
-            xquad.CACHE_DIR / f"store-{even}-{odd}.db", encoders, store_sources(even, odd)
-        )
-        encoders.save()
-    questions = {lang: xquad.questions(xquad.load(lang)) for lang in ("en", *used)}
     sample = [q.text for lang in ("en", first, second) for q in questions[lang][::10]]
     fact_priors, article_priors = await cosine_priors([pools[first], pools[second]], sample)
     print(f"fact_priors={fact_priors} article_priors={article_priors}", flush=True)
@@ -394,14 +489,26 @@ async def main() -> None:
     print(f"second pass written to {args.save_ranker}")
 
     store_cases = [c for name, cases in settings.items() if name.startswith("store") for c in cases]
-    abstain, bias = fit_abstention(store_cases, weights)
-    print(f"\nabstention coefficients {np.round(abstain, 4).tolist()} bias {bias:.4f}")
-    print("threshold | unanswerable answered false | answerable wrongly false")
-    for threshold, rejected, wrong in abstention_table(store_cases, weights, abstain, bias):
-        print(f"{threshold:+.2f} | {rejected:.3f} | {wrong:.3f}")
+    await fit_abstention_rules(store_cases, list(stores), encoders, weights, questions)
     print(f"stored articles: 0-{STORED_ARTICLES - 1}")
     for pool in [*pools.values(), *stores.values()]:
         await pool.knowledge.db.close()
+
+
+async def refit_abstention_only(
+    stores: dict[tuple[str, str], xquad.Pool],
+    encoders: xquad.CachedEncoders,
+    questions: dict[str, list[xquad.Question]],
+) -> None:
+    """The abstention rules alone, over the shipped ranking (``--abstention-only``)."""
+    weights = RankWeights(ranker=SHIPPED_RANKER())
+    store_cases = []
+    for (even, odd), store in stores.items():
+        store.knowledge.weights = weights
+        for language in ("en", even, odd):
+            store_cases += await collect(store, questions[language], language)
+        await store.knowledge.db.close()
+    await fit_abstention_rules(store_cases, list(stores), encoders, weights, questions)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ Scoring, per question:
    it compares with its article's best candidate (most remaining errors pick a neighbour of
    the answer in the same article).
 7. The answer is given only when a logistic rule over how far the best sentence stands out says
-   so (``is_answer``); otherwise the reply says so and offers the closest articles.
+   so (``is_answer``), one rule for small stores and one for large, mixed by the store's size;
+   otherwise the reply says so and offers the closest articles.
 
 The signals are computed once (``sentence_signals``), so the weights can be fitted on other
 languages' data without recomputing anything (benchmarks/fit_weights.py).
@@ -29,6 +30,7 @@ languages' data without recomputing anything (benchmarks/fit_weights.py).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -76,6 +78,56 @@ RERANK_FEATURES = (
 
 
 @dataclass(frozen=True, slots=True)
+class AbstentionRule:
+    """A logistic rule over ``answer_features`` fitted on stores of about ``sentences`` sentences.
+
+    Its threshold is part of ``bias``: a logit of 0 or more answers.
+    """
+
+    sentences: int
+    coefficients: tuple[float, ...]
+    bias: float
+
+    def logit(self, features: npt.NDArray[np.float64]) -> float:
+        """The rule's log-odds that the best sentence answers."""
+        return float(features @ np.array(self.coefficients)) + self.bias
+
+
+# Whether the best sentence answers, for stores of about 20 sentences (four short articles), 125
+# and 1,000 (200 paragraphs). Fitted by benchmarks/fit_weights.py on mixed Russian/German and
+# Spanish/Russian stores asked in English and both stored languages; each bias holds the least
+# strict threshold (steps of 0.25) that refused 80% of its stores' unanswerable questions (those
+# of articles not stored). One rule for every size refused more answerable questions in small
+# stores, where the best sentence stands out less from the few others.
+ABSTENTION_RULES = (
+    AbstentionRule(
+        21,
+        (
+            0.3506, -0.0428, 0.1356, 0.3745, 1.3468, 0.2215,
+            1.1028, 25.9966, -3.4501, 5.8708, 1.0108,
+        ),
+        -6.4826,
+    ),
+    AbstentionRule(
+        125,
+        (
+            0.3802, -0.1074, 0.4087, 0.2166, 1.235, 0.2872,
+            -0.9505, 35.2341, -2.5601, 5.5142, 0.6494,
+        ),
+        -8.4297,
+    ),
+    AbstentionRule(
+        1032,
+        (
+            0.4974, -0.2491, 0.3656, -0.0999, 0.6252, 0.3287,
+            -1.4007, 28.6192, -0.9218, 3.1128, 0.2249,
+        ),
+        -7.0078,
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class RankWeights:
     """Weights of the fused score and the abstention threshold.
 
@@ -95,14 +147,8 @@ class RankWeights:
     quote_kind: float = 1.0
     soft_candidates: int = 30
     strong_similarity: float = 0.8  # word vectors this close are nearly the same word
-    # Logistic rule over ``answer_features``, fitted on two mixed stores (Russian/German and
-    # Spanish/Russian, asked in English and both stored languages). The bias sits 0.5 below the
-    # fitted one: the least strict rule that refused 80% of those stores' unanswerable
-    # questions (it wrongly refused 5.5% of the answerable ones) (benchmarks/fit_weights.py).
-    abstain_coefficients: tuple[float, ...] = (
-        0.4975, -0.2488, 0.3656, -0.0997, 0.6255, 0.3282, -1.4044, 28.6007, -0.9236, 3.1083, 0.225,
-    )  # fmt: skip
-    abstain_bias: float = -7.0032
+    # Logistic rules over ``answer_features``, one per store size (``answer_logit``).
+    abstention: tuple[AbstentionRule, ...] = ABSTENTION_RULES
     # Second pass over the leading candidates (``news/ranker.json``, fitted on Russian, German
     # and Spanish pools and stores by benchmarks/fit_weights.py). None: the first pass's fused
     # score ranks them.
@@ -775,10 +821,27 @@ def answer_features(
 def is_answer(
     signals: SentenceSignals, weights: RankWeights, scores: FloatArray | None = None
 ) -> bool:
-    """Whether the best sentence is an answer, by the logistic rule fitted on other languages."""
+    """Whether the best sentence is an answer, by the rules fitted on other languages."""
     features = answer_features(signals, weights, scores)
-    logit = float(features @ np.array(weights.abstain_coefficients))
-    return logit + weights.abstain_bias >= 0.0
+    return answer_logit(features, weights.abstention, len(signals.first_pass)) >= 0.0
+
+
+def answer_logit(
+    features: npt.NDArray[np.float64], rules: tuple[AbstentionRule, ...], sentences: int
+) -> float:
+    """The rules' logit for a store of ``sentences`` sentences.
+
+    Between two rules' sizes their logits are mixed linearly in log(sentences); beyond the
+    smallest or largest size that rule alone decides, since no store further out was fitted.
+    """
+    ordered = sorted(rules, key=lambda rule: rule.sentences)
+    size = np.log(max(sentences, 1))
+    for smaller, larger in itertools.pairwise(ordered):
+        low, high = np.log(smaller.sentences), np.log(larger.sentences)
+        if size < high:
+            share = float(np.clip((size - low) / (high - low), 0.0, 1.0))
+            return (1 - share) * smaller.logit(features) + share * larger.logit(features)
+    return ordered[-1].logit(features)
 
 
 def soft_match(

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pytest
 
+from news.answer import AbstentionRule, answer_logit
 from news.embed import Encoders
 from news.errors import UserError
 from news.ingest import ArticleDraft, from_text
@@ -350,3 +351,29 @@ async def test_articles_added_and_removed_by_another_process_are_seen_by_the_nex
         assert {found.article.id for found in after_remove.facts} == {bridge_id}
         matrix = await bot._fact_matrix()
         assert set(matrix.article_ids.tolist()) == {bridge_id}
+
+
+def _constant_rule(sentences: int, logit: float) -> AbstentionRule:
+    return AbstentionRule(sentences, (0.0,) * 11, logit)
+
+
+@pytest.mark.parametrize(
+    ("sentences", "expected"),
+    [
+        (5, -1.0),  # smaller than any fitted store: the small-store rule alone
+        (20, -1.0),
+        (200, 0.0),  # halfway between 20 and 2,000 in log size
+        (2000, 1.0),
+        (100_000, 1.0),  # larger than any fitted store: the large-store rule alone
+    ],
+)
+def test_abstention_rules_mix_by_log_store_size(sentences: int, expected: float) -> None:
+    rules = (_constant_rule(2000, 1.0), _constant_rule(20, -1.0))  # in any order
+    logit = answer_logit(np.zeros(11), rules, sentences)
+    assert logit == pytest.approx(expected)
+
+
+def test_abstention_rules_between_three_sizes_use_the_nearest_two() -> None:
+    rules = (_constant_rule(10, -1.0), _constant_rule(100, 5.0), _constant_rule(1000, 1.0))
+    assert answer_logit(np.zeros(11), rules, 100) == pytest.approx(5.0)
+    assert answer_logit(np.zeros(11), rules, 316) == pytest.approx(3.0, abs=0.01)
