@@ -206,6 +206,7 @@ async def size_setting(name: str, lang_even: str, lang_odd: str, encoders) -> li
                 _refused(by_kind["other_articles"]),
                 _refused(by_kind["same_articles"]),
                 _refused(found),
+                f"{sum(o.answered and o.rank != 1 for o in found) / max(1, len(found)):.3f}",
             ]
         )
     return rows
@@ -281,6 +282,7 @@ async def main() -> None:
                 "unanswerable answered false",
                 "same article's unanswerable answered false",
                 "answerable wrongly false",
+                "answered with another sentence first",
             ],
             size_rows,
         )
