@@ -260,7 +260,7 @@ def fit_abstention(cases: list[Case], weights: RankWeights) -> answer.Abstention
     logits = features @ np.array(coefficients) + bias
     unanswerable = logits[labels == 0]
     threshold = next(t for t in THRESHOLDS if (unanswerable < t).mean() >= REFUSED_UNANSWERABLE)
-    sentences = int(np.median([len(c.signals.first_pass) for c in cases]))
+    sentences = int(np.median([len(c.signals.sentence_ids) for c in cases]))
     return answer.AbstentionRule(sentences, coefficients, round(float(bias - threshold), 4))
 
 
@@ -275,7 +275,7 @@ def abstention_rates(
     answered = np.array(
         [
             answer.answer_logit(
-                answer.answer_features(c.signals, weights), rules, len(c.signals.first_pass)
+                answer.answer_features(c.signals, weights), rules, len(c.signals.sentence_ids)
             )
             >= 0.0
             for c in cases

@@ -21,8 +21,8 @@ Scoring, per question:
    it compares with its article's best candidate (most remaining errors pick a neighbour of
    the answer in the same article).
 7. The answer is given only when a logistic rule over how far the best sentence stands out says
-   so (``is_answer``), one rule for small stores and one for large, mixed by the store's size;
-   otherwise the reply says so and offers the closest articles.
+   so (``is_answer``): rules fitted on stores of about 20, 125 and 1,000 sentences, mixed by
+   the store's size; otherwise the reply says so and offers the closest articles.
 
 The signals are computed once (``sentence_signals``), so the weights can be fitted on other
 languages' data without recomputing anything (benchmarks/fit_weights.py).
@@ -823,7 +823,7 @@ def is_answer(
 ) -> bool:
     """Whether the best sentence is an answer, by the rules fitted on other languages."""
     features = answer_features(signals, weights, scores)
-    return answer_logit(features, weights.abstention, len(signals.first_pass)) >= 0.0
+    return answer_logit(features, weights.abstention, len(signals.sentence_ids)) >= 0.0
 
 
 def answer_logit(
