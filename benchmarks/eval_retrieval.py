@@ -75,23 +75,13 @@ async def store_setting(lang_even: str, lang_odd: str, encoders) -> list[list[st
         outcomes = await xquad.run_questions(pool, items)
         answerable = [o for o in outcomes if o.question.article_index < STORED_ARTICLES]
         unanswerable = [o for o in outcomes if o.question.article_index >= STORED_ARTICLES]
-        cells = []
-        for stored_language in (lang_even, lang_odd):
-            cell = [
-                o
-                for o in answerable
-                if pool.language_of_article[o.question.article_index] == stored_language
-            ]
-            cells.append(f"{xquad.recall(cell, 1):.3f}")
         rows.append(
             [
                 f"store, {question_language} questions",
                 str(len(answerable)),
-                f"{xquad.recall(answerable, 1):.3f}",
-                *cells,
-                f"{xquad.recall(answerable, 5):.3f}",
-                f"{sum(not o.answered for o in unanswerable) / len(unanswerable):.3f}",
-                f"{sum(not o.answered for o in answerable) / len(answerable):.3f}",
+                *_recalls(answerable, pool.language_of_article, (lang_even, lang_odd)),
+                _refused(unanswerable),
+                _refused(answerable),
             ]
         )
     await pool.knowledge.db.close()
@@ -191,18 +181,12 @@ async def size_setting(name: str, lang_even: str, lang_odd: str, encoders) -> li
     rows = []
     for language, by_kind in outcomes.items():
         found = by_kind["own"]
-        cells = [
-            f"{xquad.recall([o for o in found if stored_in[o.question.article_index] == stored], 1):.3f}"
-            for stored in (lang_even, lang_odd)
-        ]
         rows.append(
             [
                 f"{name} stores, {language} questions",
                 f"{len(stores)} stores of {STORE_SIZES[name]} paragraphs",
                 str(len(found)),
-                f"{xquad.recall(found, 1):.3f}",
-                *cells,
-                f"{xquad.recall(found, 5):.3f}",
+                *_recalls(found, stored_in, (lang_even, lang_odd)),
                 _refused(by_kind["other_articles"]),
                 _refused(by_kind["same_articles"]),
                 _refused(found),
@@ -210,6 +194,25 @@ async def size_setting(name: str, lang_even: str, lang_odd: str, encoders) -> li
             ]
         )
     return rows
+
+
+def _recalls(
+    answerable: list[xquad.Outcome], language_of_article: dict[int, str], languages: tuple[str, str]
+) -> list[str]:
+    """R@1, R@1 of the answers stored in each language, and R@5 (``_recall_header``)."""
+    cells = [
+        [o for o in answerable if language_of_article[o.question.article_index] == language]
+        for language in languages
+    ]
+    return [
+        f"{xquad.recall(answerable, 1):.3f}",
+        *(f"{xquad.recall(cell, 1):.3f}" for cell in cells),
+        f"{xquad.recall(answerable, 5):.3f}",
+    ]
+
+
+def _recall_header(languages: tuple[str, str]) -> list[str]:
+    return ["R@1", *(f"R@1, answer stored in {language}" for language in languages), "R@5"]
 
 
 def _refused(outcomes: list[xquad.Outcome]) -> str:
@@ -250,10 +253,7 @@ async def main() -> None:
         [
             "setting",
             "answerable",
-            "R@1",
-            f"R@1, answer stored in {even}",
-            f"R@1, answer stored in {odd}",
-            "R@5",
+            *_recall_header((even, odd)),
             "unanswerable answered false",
             "answerable wrongly false",
         ],
@@ -275,10 +275,7 @@ async def main() -> None:
                 "setting",
                 "stores",
                 "answerable",
-                "R@1",
-                f"R@1, answer stored in {even}",
-                f"R@1, answer stored in {odd}",
-                "R@5",
+                *_recall_header((even, odd)),
                 "unanswerable answered false",
                 "same article's unanswerable answered false",
                 "answerable wrongly false",

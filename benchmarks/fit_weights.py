@@ -304,11 +304,12 @@ async def sized_store_cases(
                     Path(folder) / f"{even}-{odd}-{number}.db", encoders, store.sources
                 )
                 pool.knowledge.weights = weights
+                paragraphs = store.own | store.other_articles
                 for language in ("en", even, odd):
                     asked = [
                         q
                         for q in questions[language]
-                        if (q.article_index, q.paragraph_index) in store.own | store.other_articles
+                        if (q.article_index, q.paragraph_index) in paragraphs
                     ]
                     cases += await collect(pool, asked, language)
                 await pool.knowledge.db.close()
