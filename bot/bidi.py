@@ -38,6 +38,11 @@ def base_direction(text: str) -> str:
     return "ltr"
 
 
+def language_direction(language: str) -> str:
+    """The base direction of text written in ``language`` (Arabic is the one right-to-left)."""
+    return "rtl" if language == "ar" else "ltr"
+
+
 def dominant_direction(text: str) -> str | None:
     """``rtl`` or ``ltr``, whichever the text has more strong characters of; None for neither."""
     counts = {"rtl": 0, "ltr": 0}

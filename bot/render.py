@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote
 
-from bot.bidi import base_direction, isolate, isolate_field
+from bot.bidi import base_direction, isolate, isolate_field, language_direction
 from bot.types import Block, Citation, Paragraph, Quote, Reply, Text
 
 TELEGRAM_LIMIT = 4096
@@ -21,13 +21,9 @@ DISCORD_LIMIT = 2000
 _DISCORD_SPECIAL = re.compile(r"([\\*_~`|>#\[\]()<:@-])")
 
 
-def _direction(language: str) -> str:
-    return "rtl" if language == "ar" else "ltr"
-
-
 def _bidi(text: str, language: str) -> str:
     """``text`` as one field of a reply in ``language`` (see ``bot.bidi.isolate_field``)."""
-    return isolate_field(text, _direction(language))
+    return isolate_field(text, language_direction(language))
 
 
 def _unchanged(text: str, language: str) -> str:
@@ -38,7 +34,7 @@ def _bidi_part(part: Text, language: str) -> str:
     """A paragraph's part: content in its own direction, the reply's own words in the reply's."""
     if part.own_direction:
         return _bidi(part.text, language)
-    return "\n".join(isolate(line, _direction(language)) for line in part.text.split("\n"))
+    return "\n".join(isolate(line, language_direction(language)) for line in part.text.split("\n"))
 
 
 def _unchanged_part(part: Text, language: str) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from bot.adapters.base import Adapter
-from bot.bidi import isolate
+from bot.bidi import isolate, language_direction
 from bot.render import render_plain
 from bot.router import Dispatcher
 from bot.types import Conversation, Incoming, Reply, User
@@ -90,7 +90,7 @@ class ConsoleAdapter(Adapter):
             for button in reply.buttons:
                 command, _, argument = button.data.partition(":")
                 line = f"[{button.label}: /{command} {argument}]"
-                self._write(f"  {isolate(line, 'rtl' if reply.language == 'ar' else 'ltr')}\n")
+                self._write(f"  {isolate(line, language_direction(reply.language))}\n")
             self._write("\n")
 
     def _write(self, text: str) -> None:
