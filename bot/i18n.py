@@ -10,6 +10,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "answer_intro": "Here is what I found:",
         "answer_speaker": "According to {speaker}:",
+        "answer_also": "The same article also says:",
         "no_answer": "I could not find an answer to that in the stored articles.",
         "closest_articles": "The closest articles I have:",
         "empty_store": "No articles are stored yet, so I cannot answer questions. An admin can add some with /add.",
@@ -67,6 +68,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ar": {
         "answer_intro": "إليك ما وجدته:",
         "answer_speaker": "بحسب {speaker}:",
+        "answer_also": "ويقول المقال نفسه أيضًا:",
         "no_answer": "لم أجد إجابة عن هذا السؤال في المقالات المخزّنة.",
         "closest_articles": "أقرب المقالات المتوفرة لدي:",
         "empty_store": "لا توجد مقالات مخزّنة بعد، لذا لا أستطيع الإجابة. يمكن للمشرف إضافة مقالات عبر /add.",

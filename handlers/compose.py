@@ -23,23 +23,36 @@ def citation(article: Article) -> Citation:
 def answer_reply(
     answer: Answer, language: str | None = None, *, empty_store: bool = False
 ) -> Reply:
-    """The reply to a question: the quoted fact, its sentence and citation, or a plain 'no'."""
+    """The reply to a question: the quoted fact, its sentence and citation, or a plain 'no'.
+
+    When the runner-up is a close second from the same article (``Answer.quotes``), it is
+    quoted too, under the one citation they share.
+    """
     language = language or answer.language
     if empty_store:
         return Reply.text(message("empty_store", language), language=language)
-    best = answer.best
-    if not answer.answered or best is None:
+    quoted = answer.quoted
+    if not quoted:
         return no_answer_reply(answer, language)
-    blocks: list[Block] = []
-    fact = best.fact
-    intro = message("answer_speaker", language, speaker=fact.speaker) if fact.speaker else None
-    blocks.append(Paragraph((Text(intro or message("answer_intro", language), "bold"),)))
-    blocks.append(Quote(fact.text))
-    if not fact.is_sentence and fact.sentence != fact.text:
-        blocks.append(Paragraph((Text(fact.sentence, "italic", own_direction=True),)))
+    best = quoted[0]
+    speaker = best.fact.speaker
+    intro = message("answer_speaker", language, speaker=speaker) if speaker else None
+    blocks: list[Block] = [Paragraph((Text(intro or message("answer_intro", language), "bold"),))]
+    blocks += quote_blocks(best.fact)
+    for also in quoted[1:]:
+        blocks.append(Paragraph((Text(message("answer_also", language), "bold"),)))
+        blocks += quote_blocks(also.fact)
     blocks.append(citation(best.article))
     button = Button(message("more_facts", language), f"article:{best.article.id}")
     return Reply(tuple(blocks), language=language, buttons=(button,))
+
+
+def quote_blocks(fact: Fact) -> list[Block]:
+    """A fact quoted, then the whole sentence it was cut from when it is a clause."""
+    blocks: list[Block] = [Quote(fact.text)]
+    if not fact.is_sentence and fact.sentence != fact.text:
+        blocks.append(Paragraph((Text(fact.sentence, "italic", own_direction=True),)))
+    return blocks
 
 
 def no_answer_reply(answer: Answer, language: str) -> Reply:

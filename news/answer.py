@@ -149,6 +149,11 @@ class RankWeights:
     strong_similarity: float = 0.8  # word vectors this close are nearly the same word
     # Logistic rules over ``answer_features``, one per store size (``answer_logit``).
     abstention: tuple[AbstentionRule, ...] = ABSTENTION_RULES
+    # An answer also quotes the runner-up when it comes from the same article and trails the
+    # best by at most this much of the final score (``quote_count``): the largest step of 0.25
+    # at which, over the fitting languages' answered questions, the runner-up so quoted was the
+    # answer at least one time in four (benchmarks/fit_weights.py).
+    second_quote_margin: float = 0.5
     # Second pass over the leading candidates (``news/ranker.json``, fitted on Russian, German
     # and Spanish pools and stores by benchmarks/fit_weights.py). None: the first pass's fused
     # score ranks them.
@@ -701,6 +706,24 @@ def rank(
             )
         )
     return ranked
+
+
+def quote_count(article_ids: list[int], scores: list[float], margin: float) -> int:
+    """How many of the leading sentences an answer quotes (``RankWeights.second_quote_margin``).
+
+    The best one, and the runner-up too when it is from the same article and scores within
+    ``margin`` of the best: most wrong first answers are a neighbour of the right sentence in
+    the right article, scoring close to it, and quoting both then shows the answer more often
+    at the cost of a line.
+    """
+    if not article_ids:
+        return 0
+    close_neighbour = (
+        len(article_ids) > 1
+        and article_ids[1] == article_ids[0]
+        and scores[0] - scores[1] <= margin
+    )
+    return 2 if close_neighbour else 1
 
 
 def set_candidates(signals: SentenceSignals, weights: RankWeights) -> IntArray:

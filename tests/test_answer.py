@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pytest
 
-from news.answer import AbstentionRule, answer_logit
+from news.answer import AbstentionRule, answer_logit, quote_count
 from news.embed import Encoders
 from news.errors import UserError
 from news.ingest import ArticleDraft, from_text
@@ -46,6 +46,12 @@ def _check_shape(answer: Answer, top_k: int = 5) -> None:
     # One fact per sentence: the ranking is by sentence.
     sentences = [found.fact.sentence_id for found in answer.facts]
     assert len(sentences) == len(set(sentences))
+    # An answer quotes its best fact, and the runner-up only from the same article.
+    if answer.answered:
+        assert answer.quotes in (1, 2)
+        assert {found.article.id for found in answer.quoted} == {answer.facts[0].article.id}
+    else:
+        assert answer.quoted == []
 
 
 async def test_claim_about_cost_finds_the_96_percent_fact(store: Path, encoders: Encoders) -> None:
@@ -377,3 +383,20 @@ def test_abstention_rules_between_three_sizes_use_the_nearest_two() -> None:
     rules = (_constant_rule(10, -1.0), _constant_rule(100, 5.0), _constant_rule(1000, 1.0))
     assert answer_logit(np.zeros(11), rules, 100) == pytest.approx(5.0)
     assert answer_logit(np.zeros(11), rules, 316) == pytest.approx(3.0, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("article_ids", "scores", "expected"),
+    [
+        ([], [], 0),
+        ([7], [3.0], 1),
+        ([7, 7, 9], [3.0, 2.5, 2.4], 2),  # a close runner-up from the same article
+        ([7, 7], [3.0, 1.5], 1),  # too far behind
+        ([7, 9, 7], [3.0, 2.9, 2.8], 1),  # a close runner-up from another article
+        ([7, 7], [3.0, 2.0], 2),  # exactly at the margin
+    ],
+)
+def test_the_runner_up_is_quoted_only_when_close_and_from_the_same_article(
+    article_ids: list[int], scores: list[float], expected: int
+) -> None:
+    assert quote_count(article_ids, scores, margin=1.0) == expected
