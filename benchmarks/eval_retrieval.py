@@ -82,6 +82,7 @@ async def store_setting(lang_even: str, lang_odd: str, encoders) -> list[list[st
                 *_recalls(answerable, pool.language_of_article, (lang_even, lang_odd)),
                 _refused(unanswerable),
                 _refused(answerable),
+                *_quotes(answerable),
             ]
         )
     await pool.knowledge.db.close()
@@ -191,6 +192,7 @@ async def size_setting(name: str, lang_even: str, lang_odd: str, encoders) -> li
                 _refused(by_kind["same_articles"]),
                 _refused(found),
                 f"{sum(o.answered and o.rank != 1 for o in found) / max(1, len(found)):.3f}",
+                *_quotes(found),
             ]
         )
     return rows
@@ -217,6 +219,24 @@ def _recall_header(languages: tuple[str, str]) -> list[str]:
 
 def _refused(outcomes: list[xquad.Outcome]) -> str:
     return f"{sum(not o.answered for o in outcomes) / max(1, len(outcomes)):.3f}"
+
+
+def _quotes(answerable: list[xquad.Outcome]) -> list[str]:
+    """Shares of the answerable questions answered with the right sentence quoted first, with
+    two quotes, and with the right sentence quoted first or second (``_QUOTES_HEADER``)."""
+    total = max(1, len(answerable))
+    return [
+        f"{sum(o.answered and o.rank == 1 for o in answerable) / total:.3f}",
+        f"{sum(o.answered and o.quotes == 2 for o in answerable) / total:.3f}",
+        f"{sum(o.quoted_answer for o in answerable) / total:.3f}",
+    ]
+
+
+_QUOTES_HEADER = [
+    "answerable answered, answer first",
+    "answerable answered with two quotes",
+    "answerable answered, answer quoted first or second",
+]
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -256,6 +276,7 @@ async def main() -> None:
             *_recall_header((even, odd)),
             "unanswerable answered false",
             "answerable wrongly false",
+            *_QUOTES_HEADER,
         ],
         store_rows,
     )
@@ -280,6 +301,7 @@ async def main() -> None:
                 "same article's unanswerable answered false",
                 "answerable wrongly false",
                 "answered with another sentence first",
+                *_QUOTES_HEADER,
             ],
             size_rows,
         )

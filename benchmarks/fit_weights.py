@@ -1,4 +1,4 @@
-"""Fit the ranking on XQuAD-R's OTHER languages: first-pass weights, second pass, abstention.
+"""Fit the ranking on XQuAD-R's OTHER languages: first pass, second pass, abstention, quotes.
 
 Usage: python benchmarks/fit_weights.py [--languages ru,de] [--more-pools es]
            [--more-stores es,ru] [--rounds N] [--hidden-units 8] [--save-ranker PATH]
@@ -18,7 +18,9 @@ asked in English and both stored languages.
    large stores' questions (answerable or not), and one each on small stores of 4 and 24
    paragraphs (``eval_retrieval.grouped_stores``), each with the least strict threshold that
    refuses 80% of its unanswerable questions; checked on stores of 8 and 16.
-   ``--abstention-only`` keeps the shipped ranking and refits these alone.
+4. Second quote: the largest margin at which an answer's runner-up from the same article,
+   quoted too, is the answer at least a quarter of the time (``answer.quote_count``).
+   ``--abstention-only`` keeps the shipped ranking and refits 3 and 4 alone.
 
 Prints what it chose and writes the second pass to ``--save-ranker``; copy the numbers into
 ``RankWeights`` in news/answer.py and the file to news/ranker.json (a person decides, so the
@@ -349,7 +351,90 @@ async def fit_abstention_rules(
         refused, wrongly = abstention_rates(sized_cases, weights, rules)
         fitted = " (fitted)" if size in FITTED_SIZES else ""
         print(f"{size}{fitted} | {len(sized_cases)} | {refused:.3f} | {wrongly:.3f}")
+    fit_second_quote_margin({**cases, "large stores": store_cases}, weights, rules)
     return rules
+
+
+# A second quote must be the answer at least this often, over every answered question (an
+# answered question that the store cannot answer has no right second quote either).
+SECOND_QUOTE_PRECISION = 0.25
+SECOND_QUOTE_MARGINS = np.arange(0.25, 3.01, 0.25)
+
+
+@dataclasses.dataclass
+class TopTwo:
+    """An answered case's leading two sentences: whether each is the gold, how close they are."""
+
+    first_is_gold: bool
+    second_is_gold: bool
+    same_article: bool
+    gap: float
+
+
+def answered_top_two(
+    cases: list[Case], weights: RankWeights, rules: tuple[answer.AbstentionRule, ...]
+) -> list[TopTwo]:
+    found = []
+    for case in cases:
+        scores = answer.final_scores(case.signals, weights)
+        features = answer.answer_features(case.signals, weights, scores)
+        if answer.answer_logit(features, rules, len(case.signals.sentence_ids)) < 0.0:
+            continue
+        first, second = answer.top_indices(scores, 2)
+        article_ids = case.signals.article_ids
+        found.append(
+            TopTwo(
+                first_is_gold=bool(first == case.gold),
+                second_is_gold=bool(second == case.gold),
+                same_article=bool(article_ids[first] == article_ids[second]),
+                gap=float(scores[first] - scores[second]),
+            )
+        )
+    return found
+
+
+def fit_second_quote_margin(
+    cases: dict[object, list[Case]],
+    weights: RankWeights,
+    rules: tuple[answer.AbstentionRule, ...],
+) -> float:
+    """The largest margin (``answer.quote_count``) at which the second quotes, over every size's
+    answered questions together, are the answer at least ``SECOND_QUOTE_PRECISION`` of the time.
+    """
+    top_two = {size: answered_top_two(sized, weights, rules) for size, sized in cases.items()}
+
+    def quoted_twice(found: list[TopTwo], margin: float) -> list[TopTwo]:
+        return [t for t in found if t.same_article and t.gap <= margin]
+
+    def precision(found: list[TopTwo], margin: float) -> float:
+        twice = quoted_twice(found, margin)
+        return sum(t.second_is_gold for t in twice) / max(1, len(twice))
+
+    everything = [t for found in top_two.values() for t in found]
+    margin = max(
+        (
+            float(m)
+            for m in SECOND_QUOTE_MARGINS
+            if precision(everything, m) >= SECOND_QUOTE_PRECISION
+        ),
+        default=0.0,
+    )
+    print(f"\nsecond quote margin (copy into RankWeights.second_quote_margin): {margin}")
+    print(
+        "articles per store | margin | answers quoting two | second quote is the answer"
+        " | answered with the answer quoted, first only -> first or second"
+    )
+    for size, found in top_two.items():
+        for step in (margin - 0.25, margin, margin + 0.25):
+            twice = quoted_twice(found, step)
+            first = sum(t.first_is_gold for t in found)
+            either = first + sum(t.second_is_gold for t in twice)
+            print(
+                f"{size} | {step:.2f} | {len(twice) / max(1, len(found)):.3f}"
+                f" | {precision(found, step):.3f}"
+                f" | {first / max(1, len(found)):.3f} -> {either / max(1, len(found)):.3f}"
+            )
+    return margin
 
 
 async def main() -> None:
@@ -378,7 +463,7 @@ async def main() -> None:
     parser.add_argument(
         "--abstention-only",
         action="store_true",
-        help="keep the shipped ranking and fit only the abstention rules",
+        help="keep the shipped ranking; fit only the abstention rules and second-quote margin",
     )
     parser.add_argument("--ranker-l2", type=float, default=1e-2, help="L2 of the second pass")
     parser.add_argument(
@@ -501,7 +586,7 @@ async def refit_abstention_only(
     encoders: xquad.CachedEncoders,
     questions: dict[str, list[xquad.Question]],
 ) -> None:
-    """The abstention rules alone, over the shipped ranking (``--abstention-only``)."""
+    """The abstention rules and second-quote margin alone, over the shipped ranking."""
     weights = RankWeights(ranker=SHIPPED_RANKER())
     store_cases = []
     for (even, odd), store in stores.items():

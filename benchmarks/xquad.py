@@ -210,6 +210,12 @@ class Outcome:
     question: Question
     answered: bool
     rank: int | None  # 1-based rank of the gold sentence among the returned sentences
+    quotes: int = 0  # how many of the leading sentences the reply quotes (``Answer.quotes``)
+
+    @property
+    def quoted_answer(self) -> bool:
+        """Answered, with the gold sentence among the quoted ones."""
+        return self.answered and self.rank is not None and self.rank <= self.quotes
 
 
 async def run_questions(pool: Pool, items: list[Question], top_k: int = 5) -> list[Outcome]:
@@ -222,7 +228,7 @@ async def run_questions(pool: Pool, items: list[Question], top_k: int = 5) -> li
             if pool.sentence_gold.get(found.fact.sentence_id) == target:
                 rank = position
                 break
-        outcomes.append(Outcome(question, answer.answered, rank))
+        outcomes.append(Outcome(question, answer.answered, rank, answer.quotes))
     return outcomes
 
 
