@@ -74,9 +74,9 @@ class Answer:
     language: str
     answered: bool
     facts: list[FoundFact] = field(default_factory=list)
-    # How many of the leading facts the reply quotes: 0 when not answered, else 1 or 2
-    # (``answer.quote_count``).
-    quotes: int = 0
+    # How many of the leading facts the reply quotes when answered: 1 or 2
+    # (``answer.quote_count``); an answer always quotes at least its best fact.
+    quotes: int = 1
 
     @property
     def best(self) -> FoundFact | None:
@@ -86,7 +86,7 @@ class Answer:
     @property
     def quoted(self) -> list[FoundFact]:
         """The facts the reply quotes, best first (none when the question is not answered)."""
-        return self.facts[: self.quotes] if self.answered else []
+        return self.facts[: max(1, self.quotes)] if self.answered else []
 
     def closest_articles(self, limit: int = 3) -> list[Article]:
         """Distinct articles of the retrieved facts, best first."""
@@ -233,13 +233,11 @@ class Knowledge:
             if r.best_fact_id in facts
         ]
         answered = bool(found) and answer.is_answer(signals, self.weights, scores)
-        quotes = 0
-        if answered:
-            quotes = answer.quote_count(
-                [f.article.id for f in found],
-                [f.score for f in found],
-                self.weights.second_quote_margin,
-            )
+        quotes = answer.quote_count(
+            [f.article.id for f in found],
+            [f.score for f in found],
+            self.weights.second_quote_margin,
+        )
         release_free_memory()
         return Answer(cleaned, language, answered=answered, facts=found, quotes=quotes)
 

@@ -58,8 +58,8 @@ def test_a_close_runner_up_is_quoted_under_the_one_citation() -> None:
     assert shown.index(SECOND.fact.text) < shown.index(SECOND.fact.sentence)
 
 
-def test_one_quote_when_the_runner_up_is_not_quoted() -> None:
-    answer = Answer("How much was picked?", "en", answered=True, facts=[FIRST, SECOND], quotes=1)
+def test_an_answer_quotes_its_best_fact_alone_by_default() -> None:
+    answer = Answer("How much was picked?", "en", answered=True, facts=[FIRST, SECOND])
     reply = answer_reply(answer)
     assert [b.text for b in reply.blocks if isinstance(b, Quote)] == [FIRST.fact.text]
     assert "also says" not in render_plain(reply, isolate_runs=False)
