@@ -274,15 +274,8 @@ def abstention_rates(
     cases: list[Case], weights: RankWeights, rules: tuple[answer.AbstentionRule, ...]
 ) -> tuple[float, float]:
     """(unanswerable answered false, answerable wrongly false) under ``rules``."""
-    answered = np.array(
-        [
-            answer.answer_logit(
-                answer.answer_features(c.signals, weights), rules, len(c.signals.sentence_ids)
-            )
-            >= 0.0
-            for c in cases
-        ]
-    )
+    judged = dataclasses.replace(weights, abstention=rules)
+    answered = np.array([answer.is_answer(c.signals, judged) for c in cases])
     answerable = np.array([c.answerable for c in cases])
     return float((~answered[~answerable]).mean()), float((~answered[answerable]).mean())
 
@@ -363,31 +356,34 @@ SECOND_QUOTE_MARGINS = np.arange(0.25, 3.01, 0.25)
 
 @dataclasses.dataclass
 class TopTwo:
-    """An answered case's leading two sentences: whether each is the gold, how close they are."""
+    """An answered case's leading two sentences: whether each is the gold, their articles and
+    final scores (what ``answer.quote_count`` decides on)."""
 
     first_is_gold: bool
     second_is_gold: bool
-    same_article: bool
-    gap: float
+    article_ids: list[int]
+    scores: list[float]
+
+    def quoted_twice(self, margin: float) -> bool:
+        return answer.quote_count(self.article_ids, self.scores, margin) == 2
 
 
 def answered_top_two(
     cases: list[Case], weights: RankWeights, rules: tuple[answer.AbstentionRule, ...]
 ) -> list[TopTwo]:
+    judged = dataclasses.replace(weights, abstention=rules)
     found = []
     for case in cases:
-        scores = answer.final_scores(case.signals, weights)
-        features = answer.answer_features(case.signals, weights, scores)
-        if answer.answer_logit(features, rules, len(case.signals.sentence_ids)) < 0.0:
+        scores = answer.final_scores(case.signals, judged)
+        if not answer.is_answer(case.signals, judged, scores):
             continue
-        first, second = answer.top_indices(scores, 2)
-        article_ids = case.signals.article_ids
+        top = answer.top_indices(scores, 2)
         found.append(
             TopTwo(
-                first_is_gold=bool(first == case.gold),
-                second_is_gold=bool(second == case.gold),
-                same_article=bool(article_ids[first] == article_ids[second]),
-                gap=float(scores[first] - scores[second]),
+                first_is_gold=bool(top[0] == case.gold),
+                second_is_gold=bool(top[1] == case.gold),
+                article_ids=[int(case.signals.article_ids[i]) for i in top],
+                scores=[float(scores[i]) for i in top],
             )
         )
     return found
@@ -404,7 +400,7 @@ def fit_second_quote_margin(
     top_two = {size: answered_top_two(sized, weights, rules) for size, sized in cases.items()}
 
     def quoted_twice(found: list[TopTwo], margin: float) -> list[TopTwo]:
-        return [t for t in found if t.same_article and t.gap <= margin]
+        return [t for t in found if t.quoted_twice(margin)]
 
     def precision(found: list[TopTwo], margin: float) -> float:
         twice = quoted_twice(found, margin)
