@@ -2,9 +2,11 @@
 
 Scoring, per question:
 
-1. Both encoders score every stored fact (cosine). Multilingual encoders give higher cosines to
-   text in the question's own language, so each encoder's scores are standardised separately
-   within each stored language: a sentence must stand out among its own language's sentences.
+1. Both encoders score every stored fact (cosine; a fact is encoded as read alone and after its
+   article's title, see ``news.embed.Encoders.passages``). Multilingual encoders give higher
+   cosines to text in the question's own language, so each encoder's scores are standardised
+   separately within each stored language: a sentence must stand out among its own language's
+   sentences.
 2. A sentence takes the better of its own score and its best clause's, so a long sentence that
    carries several facts is found through the clause that answers.
 3. An article-level score (the question against the article's centroid) is added, so a fact

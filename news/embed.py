@@ -30,7 +30,12 @@ _MAX_CHARS = 1_000
 
 @dataclass(frozen=True, slots=True)
 class Embeddings:
-    """Vectors of several texts from both encoders, L2-normalised, one row per text."""
+    """Vectors of several texts from both encoders, one row per text.
+
+    A question's or word's rows are L2-normalised. A stored fact's row is the mean of two unit
+    vectors (see ``Encoders.passages``), so its dot product with a question's row is the mean
+    of two cosines.
+    """
 
     use: Matrix
     e5: Matrix
@@ -79,9 +84,22 @@ class Encoders:
             self.load_seconds = time.perf_counter() - started
             log.info("sentence encoders loaded in %.2f s", self.load_seconds)
 
-    def passages(self, texts: list[str]) -> Embeddings:
-        """Encode stored texts (facts)."""
-        return self._encode(texts, is_query=False)
+    def passages(self, texts: list[str], title: str = "") -> Embeddings:
+        """Encode stored texts (facts) of one article, each read alone and after its title.
+
+        A sentence often leaves out what its article is about ("it", "the model"); read after
+        the title, it is also found by questions that name the subject. Each row is the mean of
+        the two unit vectors, so a question's dot product with it is the mean of its cosines
+        with both readings (chosen on the fitting languages: BENCHMARKS.md, "retrieval").
+        """
+        if not title.strip():
+            return self._encode(texts, is_query=False)
+        titled = [with_title(title, text) for text in texts]
+        both = self._encode([*texts, *titled], is_query=False)
+        count = len(texts)
+        return Embeddings(
+            _halfway(both.use[:count], both.use[count:]), _halfway(both.e5[:count], both.e5[count:])
+        )
 
     def words(self, words: list[str]) -> Matrix:
         """Encode single words with USE (its word vectors align across Arabic and English)."""
@@ -139,6 +157,18 @@ class Encoders:
             return np.asarray(vectors, dtype=np.float32).reshape(len(clipped), E5_DIM)
 
         return self._e5_thread.submit(run)
+
+
+def _halfway(first: Matrix, second: Matrix) -> Matrix:
+    mean: Matrix = ((first + second) / 2).astype(np.float32)
+    return mean
+
+
+def with_title(title: str, text: str) -> str:
+    """A fact as read after its article's title: "Title. Text"."""
+    title = " ".join(title.split())
+    separator = " " if title.endswith((".", "!", "?", "؟", ":")) else ". "
+    return f"{title}{separator}{text}"
 
 
 _shared: Encoders | None = None

@@ -161,7 +161,7 @@ class Knowledge:
         extracted = extract_facts(draft.body, draft.language)
         if not extracted.facts:
             raise UserError("I found no sentences in that article.", key="no_sentences")
-        embeddings = self.encoders.passages([fact.text for fact in extracted.facts])
+        embeddings = self.encoders.passages([fact.text for fact in extracted.facts], draft.title)
         word_vectors = self.encoders.words(new_words).astype(np.float16)
         context = " ".join(index_terms(" ".join([draft.title, *extracted.key_entities])))
         facts = tuple(
@@ -483,12 +483,37 @@ class Knowledge:
         if self._matrix is None:
             async with self._lock:
                 if self._matrix is None:
+                    await self._encode_outdated_vectors()
                     # Room for an eighth more facts, so adding articles does not copy them all.
                     rows = await search.load_vectors(self.db, headroom=0.125)
                     matrix = self._as_matrix(rows)
                     await asyncio.to_thread(lambda: matrix.layout)  # once, off the event loop
                     self._matrix = matrix
         return self._matrix
+
+    async def _encode_outdated_vectors(self) -> None:
+        """Encode again the facts of a store written before facts were read with their titles.
+
+        Runs once, before the vectors are first loaded; the new vectors are written in one
+        transaction, so a stop part-way leaves the store as it was, to be encoded next time.
+        """
+        if not await article_store.fact_vectors_outdated(self.db):
+            return
+        articles = await article_store.fact_texts_by_article(self.db)
+        log.info("encoding the facts of %d stored articles again (once)", len(articles))
+        vectors: list[tuple[int, bytes, bytes]] = []
+        for title, facts in articles:
+            texts = [text for _fact_id, text in facts]
+            embeddings = await asyncio.to_thread(self.encoders.passages, texts, title)
+            vectors.extend(
+                (
+                    fact_id,
+                    embeddings.use[row].astype(np.float16).tobytes(),
+                    embeddings.e5[row].astype(np.float16).tobytes(),
+                )
+                for row, (fact_id, _text) in enumerate(facts)
+            )
+        await article_store.replace_fact_vectors(self.db, vectors)
 
     async def _term_matrix(self) -> search.TermRows:
         if self._terms is None:

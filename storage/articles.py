@@ -259,3 +259,38 @@ async def last_article_id(db: Database) -> int:
     cursor = await db.connection.execute("SELECT COALESCE(MAX(id), 0) FROM articles")
     row = await cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+# Set by migration 4 in a store whose fact vectors were encoded before facts were read with
+# their article's title; cleared once they are encoded again (``replace_fact_vectors``).
+OUTDATED_VECTORS_KEY = "fact_vectors_outdated"
+
+
+async def fact_vectors_outdated(db: Database) -> bool:
+    """Whether the stored fact vectors need encoding again."""
+    cursor = await db.connection.execute(
+        "SELECT 1 FROM meta WHERE key = ?", (OUTDATED_VECTORS_KEY,)
+    )
+    return await cursor.fetchone() is not None
+
+
+async def fact_texts_by_article(db: Database) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Each article's title with its facts' ids and texts, in order."""
+    cursor = await db.connection.execute(
+        "SELECT a.id, a.title, f.id, f.text FROM facts f JOIN articles a ON a.id = f.article_id "
+        "ORDER BY a.id, f.id"
+    )
+    grouped: dict[int, tuple[str, list[tuple[int, str]]]] = {}
+    for article_id, title, fact_id, text in await cursor.fetchall():
+        grouped.setdefault(article_id, (title, []))[1].append((fact_id, text))
+    return list(grouped.values())
+
+
+async def replace_fact_vectors(db: Database, vectors: list[tuple[int, bytes, bytes]]) -> None:
+    """Write facts' new (fact id, USE, e5) vectors and clear the outdated mark, all at once."""
+    async with db.transaction() as connection:
+        await connection.executemany(
+            "UPDATE fact_vectors SET use_vector = ?, e5_vector = ? WHERE fact_id = ?",
+            [(use, e5, fact_id) for fact_id, use, e5 in vectors],
+        )
+        await connection.execute("DELETE FROM meta WHERE key = ?", (OUTDATED_VECTORS_KEY,))

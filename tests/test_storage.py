@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from news.embed import Encoders
@@ -93,6 +94,61 @@ async def test_migrations_applied_once(tmp_path: Path) -> None:
         cursor = await db.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         tables = {row[0] for row in await cursor.fetchall()}
     assert {"articles", "sentences", "facts", "facts_fts", "fact_vectors", "terms"} <= tables
+    async with Database(path) as db:  # a store without facts has nothing to encode again
+        assert not await article_store.fact_vectors_outdated(db)
+
+
+def _fact_vectors(path: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    connection = sqlite3.connect(path)
+    try:
+        rows = connection.execute("SELECT fact_id, use_vector, e5_vector FROM fact_vectors")
+        return {
+            fact_id: (np.frombuffer(use, np.float16), np.frombuffer(e5, np.float16))
+            for fact_id, use, e5 in rows
+        }
+    finally:
+        connection.close()
+
+
+async def test_store_encoded_before_titles_is_encoded_again_once(
+    store: tuple[Path, list[int]], encoders: Encoders
+) -> None:
+    path, _ids = store
+    titled = _fact_vectors(path)
+    # Make it the store an older version wrote: each fact's vectors of its text alone, and
+    # migration 4 not applied yet.
+    connection = sqlite3.connect(path)
+    facts = connection.execute("SELECT id, text FROM facts ORDER BY id").fetchall()
+    alone = encoders.passages([text for _id, text in facts])
+    connection.executemany(
+        "UPDATE fact_vectors SET use_vector = ?, e5_vector = ? WHERE fact_id = ?",
+        [
+            (
+                alone.use[row].astype(np.float16).tobytes(),
+                alone.e5[row].astype(np.float16).tobytes(),
+                fact_id,
+            )
+            for row, (fact_id, _text) in enumerate(facts)
+        ],
+    )
+    connection.execute("DELETE FROM schema_migrations WHERE version = 4")
+    connection.commit()
+    connection.close()
+    assert not np.allclose(_fact_vectors(path)[facts[0][0]][1], titled[facts[0][0]][1], atol=1e-3)
+
+    async with Database(path) as db:
+        assert await article_store.fact_vectors_outdated(db)
+        answer = await Knowledge(db, encoders).ask("When did the bridge reopen?")
+        assert answer.facts
+        assert not await article_store.fact_vectors_outdated(db)
+
+    again = _fact_vectors(path)
+    assert again.keys() == titled.keys()
+    for fact_id, (use, e5) in titled.items():
+        assert np.allclose(again[fact_id][0], use, atol=1e-3)
+        assert np.allclose(again[fact_id][1], e5, atol=1e-3)
+    async with Database(path) as db:  # and only once
+        assert not await article_store.fact_vectors_outdated(db)
 
 
 async def test_pragmas(tmp_path: Path) -> None:
