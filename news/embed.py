@@ -101,6 +101,16 @@ class Encoders:
             _halfway(both.use[:count], both.use[count:]), _halfway(both.e5[:count], both.e5[count:])
         )
 
+    def add_title_reading(self, alone: Embeddings, texts: list[str], title: str) -> Embeddings:
+        """``passages(texts, title)`` from the texts' vectors read alone, encoding only the rest.
+
+        For a store whose facts were encoded alone by an earlier version: half the encoding.
+        """
+        if not title.strip():
+            return alone
+        titled = self._encode([with_title(title, text) for text in texts], is_query=False)
+        return Embeddings(_halfway(alone.use, titled.use), _halfway(alone.e5, titled.e5))
+
     def words(self, words: list[str]) -> Matrix:
         """Encode single words with USE (its word vectors align across Arabic and English)."""
         return self._use_vectors(words)

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from news import answer
-from news.embed import Encoders, shared_encoders
+from news.embed import Embeddings, Encoders, Matrix, shared_encoders
 from news.errors import UserError
 from news.extract import extract_facts
 from news.ingest import ArticleDraft
@@ -492,26 +492,32 @@ class Knowledge:
         return self._matrix
 
     async def _encode_outdated_vectors(self) -> None:
-        """Encode again the facts of a store written before facts were read with their titles.
+        """Add the title reading to the facts of a store written before facts were read so.
 
-        Runs once, before the vectors are first loaded; the new vectors are written in one
-        transaction, so a stop part-way leaves the store as it was, to be encoded next time.
+        Runs once, before the vectors are first loaded. The stored vectors are the facts read
+        alone, so only the titled texts are encoded; the new vectors are written in one
+        transaction, so a stop part-way leaves the store as it was, to be done next time.
         """
         if not await article_store.fact_vectors_outdated(self.db):
             return
-        articles = await article_store.fact_texts_by_article(self.db)
-        log.info("encoding the facts of %d stored articles again (once)", len(articles))
+        articles = await article_store.facts_by_article(self.db)
+        log.info("reading the facts of %d stored articles after their titles (once)", len(articles))
         vectors: list[tuple[int, bytes, bytes]] = []
-        for title, facts in articles:
-            texts = [text for _fact_id, text in facts]
-            embeddings = await asyncio.to_thread(self.encoders.passages, texts, title)
+        for done, (title, facts) in enumerate(articles):
+            if done and done % 500 == 0:  # a large store takes minutes: show it is moving
+                log.info("read the facts of %d of %d articles", done, len(articles))
+            fact_ids, texts, use, e5 = zip(*facts, strict=True)
+            alone = Embeddings(_float32_rows(use), _float32_rows(e5))
+            embeddings = await asyncio.to_thread(
+                self.encoders.add_title_reading, alone, list(texts), title
+            )
             vectors.extend(
-                (
-                    fact_id,
-                    embeddings.use[row].astype(np.float16).tobytes(),
-                    embeddings.e5[row].astype(np.float16).tobytes(),
+                zip(
+                    fact_ids,
+                    _float16_blobs(embeddings.use),
+                    _float16_blobs(embeddings.e5),
+                    strict=True,
                 )
-                for row, (fact_id, _text) in enumerate(facts)
             )
         await article_store.replace_fact_vectors(self.db, vectors)
 
@@ -589,6 +595,17 @@ def _share_present(items: list[str], weights: npt.NDArray[np.float64], present: 
 
 def _is_content_word(word: str) -> bool:
     return len(word) > 1 and not is_stopword(word) and not word.isdigit()
+
+
+def _float32_rows(blobs: tuple[bytes, ...]) -> Matrix:
+    """Stored float16 vectors as the rows of a float32 matrix."""
+    rows: Matrix = np.stack([np.frombuffer(blob, np.float16) for blob in blobs]).astype(np.float32)
+    return rows
+
+
+def _float16_blobs(rows: Matrix) -> list[bytes]:
+    """A matrix's rows as stored: float16 bytes."""
+    return [row.astype(np.float16).tobytes() for row in rows]
 
 
 def content_words(text: str) -> list[str]:

@@ -274,15 +274,16 @@ async def fact_vectors_outdated(db: Database) -> bool:
     return await cursor.fetchone() is not None
 
 
-async def fact_texts_by_article(db: Database) -> list[tuple[str, list[tuple[int, str]]]]:
-    """Each article's title with its facts' ids and texts, in order."""
+async def facts_by_article(db: Database) -> list[tuple[str, list[tuple[int, str, bytes, bytes]]]]:
+    """Each article's title with its facts' (id, text, USE vector, e5 vector), in order."""
     cursor = await db.connection.execute(
-        "SELECT a.id, a.title, f.id, f.text FROM facts f JOIN articles a ON a.id = f.article_id "
+        "SELECT a.id, a.title, f.id, f.text, v.use_vector, v.e5_vector FROM facts f "
+        "JOIN articles a ON a.id = f.article_id JOIN fact_vectors v ON v.fact_id = f.id "
         "ORDER BY a.id, f.id"
     )
-    grouped: dict[int, tuple[str, list[tuple[int, str]]]] = {}
-    for article_id, title, fact_id, text in await cursor.fetchall():
-        grouped.setdefault(article_id, (title, []))[1].append((fact_id, text))
+    grouped: dict[int, tuple[str, list[tuple[int, str, bytes, bytes]]]] = {}
+    for article_id, title, fact_id, text, use, e5 in await cursor.fetchall():
+        grouped.setdefault(article_id, (title, []))[1].append((fact_id, text, use, e5))
     return list(grouped.values())
 
 

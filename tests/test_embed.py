@@ -37,3 +37,12 @@ def test_passages_mean_the_text_alone_and_after_its_title(encoders: Encoders) ->
 def test_passages_without_a_title_are_the_text_alone(encoders: Encoders) -> None:
     texts = ["It cost 42 million dollars."]
     assert np.allclose(encoders.passages(texts, "  ").e5, encoders.passages(texts).e5)
+
+
+def test_title_reading_added_to_vectors_read_alone(encoders: Encoders) -> None:
+    texts = ["It cost 42 million dollars.", "وافتُتح الجسر يوم الإثنين."]
+    title = "Harbor Bridge reopens"
+    added = encoders.add_title_reading(encoders.passages(texts), texts, title)
+    both = encoders.passages(texts, title)
+    assert np.allclose(added.use, both.use, atol=1e-5)
+    assert np.allclose(added.e5, both.e5, atol=1e-5)
