@@ -501,7 +501,12 @@ class Knowledge:
         if not await article_store.fact_vectors_outdated(self.db):
             return
         articles = await article_store.facts_by_article(self.db)
-        log.info("reading the facts of %d stored articles after their titles (once)", len(articles))
+        # A warning, so the command line (which logs only warnings) says why it is slow.
+        log.warning(
+            "this store was written by an older version: reading the facts of its %d articles "
+            "after their titles, once (minutes for thousands of articles)",
+            len(articles),
+        )
         vectors: list[tuple[int, bytes, bytes]] = []
         for done, (title, facts) in enumerate(articles):
             if done and done % 500 == 0:  # a large store takes minutes: show it is moving
