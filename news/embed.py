@@ -170,6 +170,7 @@ class Encoders:
 
 
 def _halfway(first: Matrix, second: Matrix) -> Matrix:
+    """The row-wise mean of two readings' vectors."""
     mean: Matrix = ((first + second) / 2).astype(np.float32)
     return mean
 

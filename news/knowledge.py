@@ -500,7 +500,7 @@ class Knowledge:
         """
         if not await article_store.fact_vectors_outdated(self.db):
             return
-        articles = await article_store.facts_by_article(self.db)
+        articles = await article_store.article_titles(self.db)
         # A warning, so the command line (which logs only warnings) says why it is slow.
         log.warning(
             "this store was written by an older version: reading the facts of its %d articles "
@@ -508,9 +508,13 @@ class Knowledge:
             len(articles),
         )
         vectors: list[tuple[int, bytes, bytes]] = []
-        for done, (title, facts) in enumerate(articles):
+        # One article's stored vectors at a time; only the new ones are held until written.
+        for done, (article_id, title) in enumerate(articles):
             if done and done % 500 == 0:  # a large store takes minutes: show it is moving
                 log.info("read the facts of %d of %d articles", done, len(articles))
+            facts = await article_store.stored_fact_vectors(self.db, article_id)
+            if not facts:
+                continue
             fact_ids, texts, use, e5 = zip(*facts, strict=True)
             alone = Embeddings(_float32_rows(use), _float32_rows(e5))
             embeddings = await asyncio.to_thread(

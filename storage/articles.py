@@ -274,17 +274,23 @@ async def fact_vectors_outdated(db: Database) -> bool:
     return await cursor.fetchone() is not None
 
 
-async def facts_by_article(db: Database) -> list[tuple[str, list[tuple[int, str, bytes, bytes]]]]:
-    """Each article's title with its facts' (id, text, USE vector, e5 vector), in order."""
+async def article_titles(db: Database) -> list[tuple[int, str]]:
+    """Every article's (id, title), oldest first."""
+    cursor = await db.connection.execute("SELECT id, title FROM articles ORDER BY id")
+    return [(int(article_id), title) for article_id, title in await cursor.fetchall()]
+
+
+async def stored_fact_vectors(db: Database, article_id: int) -> list[tuple[int, str, bytes, bytes]]:
+    """An article's facts as (id, text, USE vector, e5 vector), in order."""
     cursor = await db.connection.execute(
-        "SELECT a.id, a.title, f.id, f.text, v.use_vector, v.e5_vector FROM facts f "
-        "JOIN articles a ON a.id = f.article_id JOIN fact_vectors v ON v.fact_id = f.id "
-        "ORDER BY a.id, f.id"
+        "SELECT f.id, f.text, v.use_vector, v.e5_vector FROM facts f "
+        "JOIN fact_vectors v ON v.fact_id = f.id WHERE f.article_id = ? ORDER BY f.id",
+        (article_id,),
     )
-    grouped: dict[int, tuple[str, list[tuple[int, str, bytes, bytes]]]] = {}
-    for article_id, title, fact_id, text, use, e5 in await cursor.fetchall():
-        grouped.setdefault(article_id, (title, []))[1].append((fact_id, text, use, e5))
-    return list(grouped.values())
+    return [
+        (int(fact_id), str(text), bytes(use), bytes(e5))
+        for fact_id, text, use, e5 in await cursor.fetchall()
+    ]
 
 
 async def replace_fact_vectors(db: Database, vectors: list[tuple[int, bytes, bytes]]) -> None:
