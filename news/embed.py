@@ -92,19 +92,12 @@ class Encoders:
         the two unit vectors, so a question's dot product with it is the mean of its cosines
         with both readings (chosen on the fitting languages: BENCHMARKS.md, "retrieval").
         """
-        if not title.strip():
-            return self._encode(texts, is_query=False)
-        titled = [with_title(title, text) for text in texts]
-        both = self._encode([*texts, *titled], is_query=False)
-        count = len(texts)
-        return Embeddings(
-            _halfway(both.use[:count], both.use[count:]), _halfway(both.e5[:count], both.e5[count:])
-        )
+        return self.add_title_reading(self._encode(texts, is_query=False), texts, title)
 
     def add_title_reading(self, alone: Embeddings, texts: list[str], title: str) -> Embeddings:
-        """``passages(texts, title)`` from the texts' vectors read alone, encoding only the rest.
+        """``passages(texts, title)`` from the texts' vectors read alone: encodes the rest.
 
-        For a store whose facts were encoded alone by an earlier version: half the encoding.
+        Also what upgrades a store whose facts an earlier version encoded alone.
         """
         if not title.strip():
             return alone

@@ -162,6 +162,7 @@ class Knowledge:
         if not extracted.facts:
             raise UserError("I found no sentences in that article.", key="no_sentences")
         embeddings = self.encoders.passages([fact.text for fact in extracted.facts], draft.title)
+        use_blobs, e5_blobs = _float16_blobs(embeddings.use), _float16_blobs(embeddings.e5)
         word_vectors = self.encoders.words(new_words).astype(np.float16)
         context = " ".join(index_terms(" ".join([draft.title, *extracted.key_entities])))
         facts = tuple(
@@ -179,8 +180,8 @@ class Knowledge:
                 start=fact.start,
                 end=fact.end,
                 index_terms=" ".join(index_terms(" ".join([fact.text, *fact.entities]))),
-                use_vector=embeddings.use[row].astype(np.float16).tobytes(),
-                e5_vector=embeddings.e5[row].astype(np.float16).tobytes(),
+                use_vector=use_blobs[row],
+                e5_vector=e5_blobs[row],
             )
             for row, fact in enumerate(extracted.facts)
         )
