@@ -73,38 +73,48 @@ async def run_bot(settings: Settings, *, console_only: bool = False) -> None:
     async with Database(settings.db) as db:
         knowledge = Knowledge(db)
         await knowledge.warm_up()  # users never wait for the encoders
-        examples = Path(settings.examples_dir) if settings.examples_dir else EXAMPLES_DIR
-        if examples.is_dir():
-            added = await load_examples(knowledge, examples)
-            if added:  # the matrices loaded by warm_up were extended by each add
-                log.info("loaded %d sample articles from %s", added, examples)
-        dispatcher = Dispatcher(build_router(), knowledge, settings)
-        adapters = build_adapters(dispatcher, settings, console_only=console_only)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(signum, stop.set)
-        for adapter in adapters:
-            await adapter.start()
-        worker = DeliveryWorker(
-            db, {adapter.platform: adapter for adapter in adapters}, admins=settings.admin_keys
+        try:
+            await _serve(knowledge, db, settings, started, console_only=console_only)
+        finally:
+            await knowledge.close()
+
+
+async def _serve(
+    knowledge: Knowledge, db: Database, settings: Settings, started: float, *, console_only: bool
+) -> None:
+    """Load the samples, start the adapters and the digests, and wait for a stop."""
+    examples = Path(settings.examples_dir) if settings.examples_dir else EXAMPLES_DIR
+    if examples.is_dir():
+        added = await load_examples(knowledge, examples)
+        if added:  # the matrices loaded by warm_up were extended by each add
+            log.info("loaded %d sample articles from %s", added, examples)
+    # A store written by an older version is upgraded while the bot answers.
+    knowledge.start_upgrade()
+    dispatcher = Dispatcher(build_router(), knowledge, settings)
+    adapters = build_adapters(dispatcher, settings, console_only=console_only)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    for adapter in adapters:
+        await adapter.start()
+    worker = DeliveryWorker(
+        db, {adapter.platform: adapter for adapter in adapters}, admins=settings.admin_keys
+    )
+    scheduler = DigestScheduler(knowledge, worker, announce_empty=settings.announce_empty_digests)
+    async with worker, scheduler:
+        log.info(
+            "ready in %.2f s: %s",
+            time.perf_counter() - started,
+            ", ".join(a.platform for a in adapters),
         )
-        scheduler = DigestScheduler(
-            knowledge, worker, announce_empty=settings.announce_empty_digests
-        )
-        async with worker, scheduler:
-            log.info(
-                "ready in %.2f s: %s",
-                time.perf_counter() - started,
-                ", ".join(a.platform for a in adapters),
-            )
-            waiters = [asyncio.create_task(stop.wait())] + [
-                asyncio.create_task(adapter.stopped.wait()) for adapter in adapters
-            ]
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            for task in waiters:
-                task.cancel()
-        for adapter in reversed(adapters):
-            await adapter.stop()
-        log.info("stopped")
+        waiters = [asyncio.create_task(stop.wait())] + [
+            asyncio.create_task(adapter.stopped.wait()) for adapter in adapters
+        ]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for task in waiters:
+            task.cancel()
+    for adapter in reversed(adapters):
+        await adapter.stop()
+    log.info("stopped")

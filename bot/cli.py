@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot`` or ``newsbot`` (add, ask, articles, article, remove, run)."""
+"""Command line: ``python -m bot`` or ``newsbot`` (add, ask, articles, remove, upgrade, run)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("id", type=int)
     remove = commands.add_parser("remove", help="remove an article and its facts")
     remove.add_argument("id", type=int)
+    commands.add_parser(
+        "upgrade",
+        help="re-encode the facts of articles stored by an older version "
+        "(the running bot does this in the background)",
+    )
     commands.add_parser("run", help="run the bot: chat adapters with tokens, else the console")
     commands.add_parser("console", help="chat with the bot on this terminal")
     return parser
@@ -93,6 +98,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             "articles": _articles,
             "article": _article,
             "remove": _remove,
+            "upgrade": _upgrade,
         }[args.command]
         return await handler(knowledge, args, settings)
 
@@ -192,6 +198,12 @@ async def _ask(knowledge: Knowledge, args: argparse.Namespace, settings: Setting
         [args.question] if args.question is not None else [line.rstrip("\n") for line in sys.stdin]
     )
     empty_store = await article_store.count_articles(knowledge.db) == 0
+    if outdated := len(await article_store.articles_read_alone(knowledge.db)):
+        print(
+            f"note: {_articles_count(outdated)} stored by an older version; answers about "
+            "them improve once `newsbot upgrade` or the running bot has re-encoded them",
+            file=sys.stderr,
+        )
     status = 0
     for question in questions:
         try:
@@ -270,3 +282,15 @@ async def _remove(knowledge: Knowledge, args: argparse.Namespace, settings: Sett
         return 0
     print(f"there is no article #{args.id}", file=sys.stderr)
     return 1
+
+
+async def _upgrade(knowledge: Knowledge, args: argparse.Namespace, settings: Settings) -> int:
+    upgraded = await knowledge.upgrade_vectors()
+    print(
+        f"re-encoded the facts of {_articles_count(upgraded)}" if upgraded else "nothing to upgrade"
+    )
+    return 0
+
+
+def _articles_count(count: int) -> str:
+    return f"{count} article" if count == 1 else f"{count} articles"

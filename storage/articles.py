@@ -54,8 +54,8 @@ async def insert_article(db: Database, article: NewArticle) -> int | None:
             return None
         cursor = await connection.execute(
             "INSERT INTO articles (title, source, url, language, published, added_by, added_at, "
-            "content_hash, body, key_entities, vocabulary) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "content_hash, body, key_entities, vocabulary, fact_reading) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article.title,
                 article.source,
@@ -68,6 +68,7 @@ async def insert_article(db: Database, article: NewArticle) -> int | None:
                 article.body,
                 json.dumps(list(article.key_entities), ensure_ascii=False),
                 json.dumps(list(article.vocabulary), ensure_ascii=False),
+                TITLED_READING,  # ``NewArticle`` vectors come from ``Encoders.passages``
             ),
         )
         article_id = cursor.lastrowid
@@ -261,22 +262,18 @@ async def last_article_id(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
-# Set by migration 4 in a store whose fact vectors were encoded before facts were read with
-# their article's title; cleared once they are encoded again (``replace_fact_vectors``).
-OUTDATED_VECTORS_KEY = "fact_vectors_outdated"
+# Which reading of its facts an article's stored vectors hold (``articles.fact_reading``):
+# each fact read alone (stores written before migration 5), or the mean of it read alone and
+# read after its article's title (``news.embed.Encoders.passages``), as every new article is.
+ALONE_READING = 1
+TITLED_READING = 2
 
 
-async def fact_vectors_outdated(db: Database) -> bool:
-    """Whether the stored fact vectors need encoding again."""
+async def articles_read_alone(db: Database) -> list[tuple[int, str]]:
+    """(id, title) of every article whose fact vectors are the facts read alone, oldest first."""
     cursor = await db.connection.execute(
-        "SELECT 1 FROM meta WHERE key = ?", (OUTDATED_VECTORS_KEY,)
+        "SELECT id, title FROM articles WHERE fact_reading = ? ORDER BY id", (ALONE_READING,)
     )
-    return await cursor.fetchone() is not None
-
-
-async def article_titles(db: Database) -> list[tuple[int, str]]:
-    """Every article's (id, title), oldest first."""
-    cursor = await db.connection.execute("SELECT id, title FROM articles ORDER BY id")
     return [(int(article_id), title) for article_id, title in await cursor.fetchall()]
 
 
@@ -293,11 +290,23 @@ async def stored_fact_vectors(db: Database, article_id: int) -> list[tuple[int, 
     ]
 
 
-async def replace_fact_vectors(db: Database, vectors: list[tuple[int, bytes, bytes]]) -> None:
-    """Write facts' new (fact id, USE, e5) vectors and clear the outdated mark, all at once."""
+async def write_titled_vectors(
+    db: Database, article_id: int, vectors: list[tuple[int, bytes, bytes]]
+) -> bool:
+    """Replace an article's fact vectors read alone with both readings' (fact id, USE, e5).
+
+    One transaction; False, with nothing written, when the article is gone or was already
+    upgraded (by another process, say).
+    """
     async with db.transaction() as connection:
+        cursor = await connection.execute(
+            "UPDATE articles SET fact_reading = ? WHERE id = ? AND fact_reading = ?",
+            (TITLED_READING, article_id, ALONE_READING),
+        )
+        if cursor.rowcount != 1:
+            return False
         await connection.executemany(
             "UPDATE fact_vectors SET use_vector = ?, e5_vector = ? WHERE fact_id = ?",
             [(use, e5, fact_id) for fact_id, use, e5 in vectors],
         )
-        await connection.execute("DELETE FROM meta WHERE key = ?", (OUTDATED_VECTORS_KEY,))
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -137,6 +138,15 @@ MIGRATIONS: list[str] = [
     INSERT INTO meta (key, value)
     SELECT 'fact_vectors_outdated', '1' WHERE EXISTS (SELECT 1 FROM facts);
     """,
+    # 5: which reading each article's fact vectors hold (``storage.articles.ALONE_READING`` or
+    # ``TITLED_READING``), so a store is upgraded one article at a time while the bot serves,
+    # and a stop part-way keeps what was done. Replaces migration 4's one mark for the store.
+    """
+    ALTER TABLE articles ADD COLUMN fact_reading INTEGER NOT NULL DEFAULT 2;
+    UPDATE articles SET fact_reading = 1
+    WHERE EXISTS (SELECT 1 FROM meta WHERE key = 'fact_vectors_outdated');
+    DELETE FROM meta WHERE key = 'fact_vectors_outdated';
+    """,
 ]
 
 
@@ -146,6 +156,9 @@ class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._connection: aiosqlite.Connection | None = None
+        # One transaction at a time on the one connection: a second BEGIN while another
+        # coroutine's transaction is open fails, and its ROLLBACK would undo the other's work.
+        self._transaction_lock = asyncio.Lock()
 
     @property
     def connection(self) -> aiosqlite.Connection:
@@ -188,14 +201,15 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run the block as one IMMEDIATE transaction: all of it is written, or none of it."""
-        connection = self.connection
-        await connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            await connection.execute("ROLLBACK")
-            raise
-        await connection.execute("COMMIT")
+        async with self._transaction_lock:
+            connection = self.connection
+            await connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                await connection.execute("ROLLBACK")
+                raise
+            await connection.execute("COMMIT")
 
     async def data_version(self) -> int:
         """A number that changes when another connection (another process) commits a write.

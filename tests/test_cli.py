@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -275,3 +276,20 @@ def test_newsbot_db_environment_variable(store: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "IBM Think" in result.stdout
     assert default.exists() == existed  # the default file was not used instead
+
+
+def test_upgrade_of_a_store_written_by_an_older_version(store: Path) -> None:
+    """``ask`` answers at once and says the store is older; ``upgrade`` re-encodes it once."""
+    connection = sqlite3.connect(store)
+    connection.execute("UPDATE articles SET fact_reading = 1")  # as migration 5 marks one
+    connection.commit()
+    connection.close()
+    asked = run_cli(store, "ask", GPU_QUESTION)
+    assert asked.returncode == 0, asked.stderr
+    assert "2000" in asked.stdout or "2,000" in asked.stdout
+    assert "1 article stored by an older version" in asked.stderr
+    upgraded = run_cli(store, "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert upgraded.stdout.strip() == "re-encoded the facts of 1 article"
+    assert run_cli(store, "upgrade").stdout.strip() == "nothing to upgrade"
+    assert "older version" not in run_cli(store, "ask", GPU_QUESTION).stderr

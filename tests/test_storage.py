@@ -95,7 +95,7 @@ async def test_migrations_applied_once(tmp_path: Path) -> None:
         tables = {row[0] for row in await cursor.fetchall()}
     assert {"articles", "sentences", "facts", "facts_fts", "fact_vectors", "terms"} <= tables
     async with Database(path) as db:  # a store without facts has nothing to encode again
-        assert not await article_store.fact_vectors_outdated(db)
+        assert await article_store.articles_read_alone(db) == []
 
 
 def _fact_vectors(path: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -110,13 +110,11 @@ def _fact_vectors(path: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         connection.close()
 
 
-async def test_store_encoded_before_titles_is_encoded_again_once(
-    store: tuple[Path, list[int]], encoders: Encoders
-) -> None:
-    path, _ids = store
-    titled = _fact_vectors(path)
-    # Make it the store an older version wrote: each fact's vectors of its text alone, and
-    # migration 4 not applied yet.
+def _make_older_store(path: Path, encoders: Encoders) -> list[int]:
+    """Turn ``path`` into the store an older version wrote; returns its fact ids.
+
+    Each fact's vectors are of its text alone, and migrations 4 and 5 are not applied yet.
+    """
     connection = sqlite3.connect(path)
     facts = connection.execute("SELECT id, text FROM facts ORDER BY id").fetchall()
     alone = encoders.passages([text for _id, text in facts])
@@ -131,24 +129,115 @@ async def test_store_encoded_before_titles_is_encoded_again_once(
             for row, (fact_id, _text) in enumerate(facts)
         ],
     )
-    connection.execute("DELETE FROM schema_migrations WHERE version = 4")
+    connection.execute("ALTER TABLE articles DROP COLUMN fact_reading")
+    connection.execute("DELETE FROM schema_migrations WHERE version >= 4")
     connection.commit()
     connection.close()
-    assert not np.allclose(_fact_vectors(path)[facts[0][0]][1], titled[facts[0][0]][1], atol=1e-3)
+    return [fact_id for fact_id, _text in facts]
+
+
+async def test_store_encoded_before_titles_is_upgraded_once_while_answering(
+    store: tuple[Path, list[int]], encoders: Encoders
+) -> None:
+    path, ids = store
+    titled = _fact_vectors(path)
+    fact_ids = _make_older_store(path, encoders)
+    assert not np.allclose(_fact_vectors(path)[fact_ids[0]][1], titled[fact_ids[0]][1], atol=1e-3)
+    question = "When did the bridge reopen?"
 
     async with Database(path) as db:
-        assert await article_store.fact_vectors_outdated(db)
-        answer = await Knowledge(db, encoders).ask("When did the bridge reopen?")
-        assert answer.facts
-        assert not await article_store.fact_vectors_outdated(db)
+        assert [
+            article_id for article_id, _title in await article_store.articles_read_alone(db)
+        ] == ids
+        knowledge = Knowledge(db, encoders)
+        # Answered at once, with the vectors as stored, before the upgrade.
+        assert (await knowledge.ask(question)).facts
+        # An article added meanwhile is stored with both readings: not upgraded again.
+        added = await knowledge.add(from_text(LIBRARY_AR), added_by="tests")
+        assert await knowledge.upgrade_vectors() == len(ids)
+        assert await article_store.articles_read_alone(db) == []
+        upgraded_answer = await knowledge.ask(question)
+        assert await knowledge.upgrade_vectors() == 0  # only once
 
     again = _fact_vectors(path)
-    assert again.keys() == titled.keys()
+    assert again.keys() == titled.keys() | set(_fact_ids_of(path, added.article.id))
     for fact_id, (use, e5) in titled.items():
         assert np.allclose(again[fact_id][0], use, atol=1e-3)
         assert np.allclose(again[fact_id][1], e5, atol=1e-3)
-    async with Database(path) as db:  # and only once
-        assert not await article_store.fact_vectors_outdated(db)
+    # The loaded matrix was replaced: the same scores as a process that loads the new vectors.
+    async with Database(path) as db:
+        fresh_answer = await Knowledge(db, encoders).ask(question)
+    assert [(f.fact.id, round(f.score, 5)) for f in upgraded_answer.facts] == [
+        (f.fact.id, round(f.score, 5)) for f in fresh_answer.facts
+    ]
+
+
+def _fact_ids_of(path: Path, article_id: int) -> list[int]:
+    connection = sqlite3.connect(path)
+    try:
+        rows = connection.execute("SELECT id FROM facts WHERE article_id = ?", (article_id,))
+        return [fact_id for (fact_id,) in rows]
+    finally:
+        connection.close()
+
+
+async def test_upgrade_stopped_part_way_keeps_each_article_whole(
+    store: tuple[Path, list[int]], encoders: Encoders
+) -> None:
+    """Each article is upgraded in its own transaction.
+
+    Stopped at any point, an article's facts all hold the old reading or all the new one, and
+    its mark says which.
+    """
+    path, ids = store
+    titled = _fact_vectors(path)
+    _make_older_store(path, encoders)
+    alone = _fact_vectors(path)
+    async with Database(path) as db:
+        knowledge = Knowledge(db, encoders)
+        knowledge.start_upgrade()
+        # Until the first article is written (its encoding runs on a thread meanwhile).
+        while len(await article_store.articles_read_alone(db)) == len(ids):
+            await asyncio.sleep(0.01)
+        await knowledge.close()
+        left = {article_id for article_id, _title in await article_store.articles_read_alone(db)}
+    assert len(left) < len(ids)
+    now = _fact_vectors(path)
+    for article_id in ids:
+        expected = alone if article_id in left else titled
+        for fact_id in _fact_ids_of(path, article_id):
+            assert np.allclose(now[fact_id][1], expected[fact_id][1], atol=1e-3)
+    async with Database(path) as db:  # the next start finishes the rest
+        assert await Knowledge(db, encoders).upgrade_vectors() == len(left)
+        assert await article_store.articles_read_alone(db) == []
+
+
+async def test_an_upgraded_or_removed_article_is_not_written_again(
+    store: tuple[Path, list[int]], encoders: Encoders
+) -> None:
+    path, ids = store
+    _make_older_store(path, encoders)
+    async with Database(path) as db:
+        assert await article_store.write_titled_vectors(db, ids[0], [])
+        assert not await article_store.write_titled_vectors(db, ids[0], [])  # done already
+        assert await Knowledge(db, encoders).remove(ids[1])
+        assert not await article_store.write_titled_vectors(db, ids[1], [])  # gone
+
+
+async def test_concurrent_transactions_wait_for_each_other(tmp_path: Path) -> None:
+    """Two coroutines writing through the one connection: neither fails nor undoes the other."""
+    async with Database(tmp_path / "t.db") as db:
+        await db.connection.execute("CREATE TABLE t (x INTEGER)")
+
+        async def write_twice(value: int) -> None:
+            async with db.transaction() as connection:
+                await connection.execute("INSERT INTO t VALUES (?)", (value,))
+                await asyncio.sleep(0)  # the other coroutine runs here
+                await connection.execute("INSERT INTO t VALUES (?)", (value,))
+
+        await asyncio.gather(write_twice(1), write_twice(2))
+        cursor = await db.connection.execute("SELECT x FROM t ORDER BY x")
+        assert [row[0] for row in await cursor.fetchall()] == [1, 1, 2, 2]
 
 
 async def test_pragmas(tmp_path: Path) -> None:
