@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot`` or ``newsbot`` (add, ask, articles, remove, upgrade, run)."""
+"""Command line: ``python -m bot`` or ``newsbot``: add, ask, list, remove, upgrade, run."""
 
 from __future__ import annotations
 

@@ -156,8 +156,9 @@ class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._connection: aiosqlite.Connection | None = None
-        # One transaction at a time on the one connection: a second BEGIN while another
-        # coroutine's transaction is open fails, and its ROLLBACK would undo the other's work.
+        # One transaction at a time on the one connection: a BEGIN while another coroutine's
+        # transaction is open fails ("cannot start a transaction within a transaction"), so a
+        # subscription saved while an article was being stored, say, was refused.
         self._transaction_lock = asyncio.Lock()
 
     @property
