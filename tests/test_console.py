@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,3 +63,41 @@ def test_bad_input_on_the_console_gets_a_message(tmp_path: Path) -> None:
     assert "article number" in result.stdout
     assert "/language ar or /language en" in result.stdout
     assert "What you can do" not in result.stdout  # /quit ended the session before /help
+
+
+def test_an_older_store_is_upgraded_while_the_bot_answers(tmp_path: Path) -> None:
+    """Articles stored by an older version are re-encoded in the background after start."""
+    assert run_console(tmp_path, ["/articles"]).returncode == 0  # the samples, stored
+    store = tmp_path / "console.db"
+    with contextlib.closing(sqlite3.connect(store)) as connection:
+        connection.execute("UPDATE articles SET fact_reading = 1")  # as migration 5 marks one
+        connection.commit()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env["NEWSBOT_DB"] = str(store)
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert bot.stdin is not None
+    bot.stdin.write("How many GPUs did DeepSeek need to train V3?\n")
+    bot.stdin.flush()
+    # The bot stays up (its input is open) until every article is upgraded; a hang guard only.
+    deadline = time.monotonic() + 300
+    while _articles_read_alone(store) and time.monotonic() < deadline and bot.poll() is None:
+        time.sleep(0.2)
+    out, err = bot.communicate(timeout=300)
+    assert bot.returncode == 0, err
+    assert _articles_read_alone(store) == 0
+    assert "2000" in out
+    assert "4 articles were stored by an older version" in err
+
+
+def _articles_read_alone(store: Path) -> int:
+    with contextlib.closing(sqlite3.connect(store)) as connection:
+        row = connection.execute("SELECT COUNT(*) FROM articles WHERE fact_reading = 1").fetchone()
+    return int(row[0])
