@@ -378,6 +378,9 @@ def split_sentences(text: str, language: Language) -> list[Span]:
         starts = set(_sentence_starts(block, language))
         if any(mark in block for mark in _QUOTATION_MARKS):
             starts |= _starts_inside_quotations(block, language)
+        if language == "en":
+            starts |= {match.end() for match in _MAY_THEN_CAPITAL.finditer(block)}
+        starts = {_past_closing_brackets(block, start) for start in starts}
         bounds = sorted(starts | {0, len(block)})
         for start, end in pairwise(bounds):
             piece = block[start:end]
@@ -387,6 +390,26 @@ def split_sentences(text: str, language: Language) -> list[Span]:
             offset = base + start + piece.find(stripped)
             spans.append(Span(stripped, offset, offset + len(stripped)))
     return spans
+
+
+# sentencex takes "May." for an abbreviation and, unless a common opening word such as "The"
+# follows, does not split after it; news often ends a sentence "... in May." The month's full
+# name abbreviates nothing, so a capital after it starts a sentence.
+_MAY_THEN_CAPITAL = re.compile(r"\bMay\.\s+(?=[A-Z])")
+_CLOSING_BRACKETS = ")]}"
+
+
+def _past_closing_brackets(block: str, start: int) -> int:
+    """``start`` moved past the closing brackets at its head.
+
+    They end the sentence before, which sentencex splits off after its full stop ("Saturn
+    IB.) The crew").
+    """
+    while start < len(block) and block[start] in _CLOSING_BRACKETS:
+        start += 1
+    while start < len(block) and block[start].isspace():
+        start += 1
+    return start
 
 
 def _sentence_starts(block: str, language: Language) -> list[int]:

@@ -106,6 +106,24 @@ def test_split_sentences_keeps_decimals() -> None:
     assert sentences == ["Prices rose 3.5 percent in May.", "They fell in June."]
 
 
+def test_split_sentences_after_may_the_month() -> None:
+    text = "The law takes effect in May. Critics say it is rushed. It may. Or not."
+    sentences = _sentence_texts(text, "en")
+    assert sentences == [
+        "The law takes effect in May.",
+        "Critics say it is rushed.",
+        "It may.",
+        "Or not.",
+    ]
+
+
+def test_split_sentences_keeps_a_closing_bracket_with_its_sentence() -> None:
+    text = "Each crew flew on a Saturn IB.) The crew positions had titles."
+    sentences = _sentence_texts(text, "en")
+    assert sentences == ["Each crew flew on a Saturn IB.)", "The crew positions had titles."]
+    assert _sentence_texts("(It was not used.)", "en") == ["(It was not used.)"]
+
+
 def test_split_sentences_arabic_punctuation() -> None:
     text = "هل ارتفعت الأسعار؟ نعم، ارتفعت كثيرا. وماذا بعد!"
     sentences = _sentence_texts(text, "ar")
