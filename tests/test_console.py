@@ -13,15 +13,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _console_env(db: Path) -> dict[str, str]:
+    """This environment without newsbot's settings (no tokens), with ``db`` as the store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env["NEWSBOT_DB"] = str(db)
+    return env
+
+
 def run_console(
     tmp_path: Path, lines: list[str], command: str = "run"
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    env["NEWSBOT_DB"] = str(tmp_path / "console.db")
     return subprocess.run(
         [sys.executable, "-m", "bot", command],
         cwd=ROOT,
-        env=env,
+        env=_console_env(tmp_path / "console.db"),
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -72,12 +77,10 @@ def test_an_older_store_is_upgraded_while_the_bot_answers(tmp_path: Path) -> Non
     with contextlib.closing(sqlite3.connect(store)) as connection:
         connection.execute("UPDATE articles SET fact_reading = 1")  # as migration 5 marks one
         connection.commit()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    env["NEWSBOT_DB"] = str(store)
     bot = subprocess.Popen(
         [sys.executable, "-m", "bot", "console"],
         cwd=ROOT,
-        env=env,
+        env=_console_env(store),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
