@@ -172,6 +172,15 @@ async def test_store_encoded_before_titles_is_upgraded_once_while_answering(
     ]
 
 
+def _count_read_alone(path: Path) -> int:
+    connection = sqlite3.connect(path)
+    try:
+        row = connection.execute("SELECT COUNT(*) FROM articles WHERE fact_reading = 1").fetchone()
+        return int(row[0])
+    finally:
+        connection.close()
+
+
 def _fact_ids_of(path: Path, article_id: int) -> list[int]:
     connection = sqlite3.connect(path)
     try:
@@ -196,8 +205,9 @@ async def test_upgrade_stopped_part_way_keeps_each_article_whole(
     async with Database(path) as db:
         knowledge = Knowledge(db, encoders)
         knowledge.start_upgrade()
-        # Until the first article is written (its encoding runs on a thread meanwhile).
-        while len(await article_store.articles_read_alone(db)) == len(ids):
+        # Until the first article is committed, as another connection sees it (this one would
+        # also see an article's transaction still open, which stopping rolls back).
+        while _count_read_alone(path) == len(ids):
             await asyncio.sleep(0.01)
         await knowledge.close()
         left = {article_id for article_id, _title in await article_store.articles_read_alone(db)}
