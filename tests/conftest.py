@@ -79,6 +79,26 @@ def table_counts(path: Path) -> dict[str, int]:
         connection.close()
 
 
+def mark_articles_read_alone(path: Path) -> None:
+    """Mark every article as holding its facts read alone, as migration 5 marks an older store's."""
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("UPDATE articles SET fact_reading = 1")
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def count_articles_read_alone(path: Path) -> int:
+    """How many articles still hold their facts read alone, as another connection sees it."""
+    connection = sqlite3.connect(path)
+    try:
+        row = connection.execute("SELECT COUNT(*) FROM articles WHERE fact_reading = 1").fetchone()
+        return int(row[0])
+    finally:
+        connection.close()
+
+
 def copy_db(source: Path, target: Path) -> Path:
     """Copy a closed SQLite store (with its WAL file, if one was left) to ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)

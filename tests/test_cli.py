@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from .conftest import (
     SAMPLE_PATH,
     cli_env,
     copy_db,
+    mark_articles_read_alone,
     table_counts,
 )
 
@@ -280,10 +280,7 @@ def test_newsbot_db_environment_variable(store: Path) -> None:
 
 def test_upgrade_of_a_store_written_by_an_older_version(store: Path) -> None:
     """``ask`` answers at once and says the store is older; ``upgrade`` re-encodes it once."""
-    connection = sqlite3.connect(store)
-    connection.execute("UPDATE articles SET fact_reading = 1")  # as migration 5 marks one
-    connection.commit()
-    connection.close()
+    mark_articles_read_alone(store)
     asked = run_cli(store, "ask", GPU_QUESTION)
     assert asked.returncode == 0, asked.stderr
     assert "2000" in asked.stdout or "2,000" in asked.stdout

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from .conftest import count_articles_read_alone, mark_articles_read_alone
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,9 +74,7 @@ def test_an_older_store_is_upgraded_while_the_bot_answers(tmp_path: Path) -> Non
     """Articles stored by an older version are re-encoded in the background after start."""
     assert run_console(tmp_path, ["/articles"]).returncode == 0  # the samples, stored
     store = tmp_path / "console.db"
-    with contextlib.closing(sqlite3.connect(store)) as connection:
-        connection.execute("UPDATE articles SET fact_reading = 1")  # as migration 5 marks one
-        connection.commit()
+    mark_articles_read_alone(store)
     bot = subprocess.Popen(
         [sys.executable, "-m", "bot", "console"],
         cwd=ROOT,
@@ -91,16 +89,10 @@ def test_an_older_store_is_upgraded_while_the_bot_answers(tmp_path: Path) -> Non
     bot.stdin.flush()
     # The bot stays up (its input is open) until every article is upgraded; a hang guard only.
     deadline = time.monotonic() + 300
-    while _articles_read_alone(store) and time.monotonic() < deadline and bot.poll() is None:
+    while count_articles_read_alone(store) and time.monotonic() < deadline and bot.poll() is None:
         time.sleep(0.2)
     out, err = bot.communicate(timeout=300)
     assert bot.returncode == 0, err
-    assert _articles_read_alone(store) == 0
+    assert count_articles_read_alone(store) == 0
     assert "2000" in out
     assert "4 articles were stored by an older version" in err
-
-
-def _articles_read_alone(store: Path) -> int:
-    with contextlib.closing(sqlite3.connect(store)) as connection:
-        row = connection.execute("SELECT COUNT(*) FROM articles WHERE fact_reading = 1").fetchone()
-    return int(row[0])

@@ -18,7 +18,15 @@ from storage import search
 from storage.db import MIGRATIONS, Database
 from storage.models import NewArticle, NewFact
 
-from .conftest import BRIDGE, LIBRARY_AR, ORCHARD, build_store, copy_db, table_counts
+from .conftest import (
+    BRIDGE,
+    LIBRARY_AR,
+    ORCHARD,
+    build_store,
+    copy_db,
+    count_articles_read_alone,
+    table_counts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -172,15 +180,6 @@ async def test_store_encoded_before_titles_is_upgraded_once_while_answering(
     ]
 
 
-def _count_read_alone(path: Path) -> int:
-    connection = sqlite3.connect(path)
-    try:
-        row = connection.execute("SELECT COUNT(*) FROM articles WHERE fact_reading = 1").fetchone()
-        return int(row[0])
-    finally:
-        connection.close()
-
-
 def _fact_ids_of(path: Path, article_id: int) -> list[int]:
     connection = sqlite3.connect(path)
     try:
@@ -207,7 +206,7 @@ async def test_upgrade_stopped_part_way_keeps_each_article_whole(
         knowledge.start_upgrade()
         # Until the first article is committed, as another connection sees it (this one would
         # also see an article's transaction still open, which stopping rolls back).
-        while _count_read_alone(path) == len(ids):
+        while count_articles_read_alone(path) == len(ids):
             await asyncio.sleep(0.01)
         await knowledge.close()
         left = {article_id for article_id, _title in await article_store.articles_read_alone(db)}
