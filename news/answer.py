@@ -673,6 +673,20 @@ def top_indices(scores: FloatArray, count: int) -> IntArray:
     return part[np.argsort(-scores[part], kind="stable")]
 
 
+def leading(
+    signals: SentenceSignals, weights: RankWeights, scores: FloatArray, count: int
+) -> IntArray:
+    """Indices of the ``count`` best ``final_scores``, best first.
+
+    When the second pass has ranked the candidates, every other sentence scores below them
+    (``final_scores``), so only the candidates need sorting, not every stored sentence.
+    """
+    candidates = signals.candidates
+    if weights.ranker is not None and count <= len(candidates):
+        return candidates[top_indices(scores[candidates], count)]
+    return top_indices(scores, count)
+
+
 def rank(
     signals: SentenceSignals,
     weights: RankWeights,
@@ -684,7 +698,7 @@ def rank(
     ``scores`` is ``final_scores(signals, weights)`` when the caller already has it.
     """
     scores = final_scores(signals, weights) if scores is None else scores
-    top = top_indices(scores, limit)
+    top = leading(signals, weights, scores, limit)
     # The fact quoted is the clause (or the sentence itself) whose own fused score is best,
     # preferring one that carries what the question asks for (a figure, a date, a speaker).
     keyword_weight = weights.keywords / 2
@@ -821,7 +835,7 @@ def answer_features(
     ``scores`` is ``final_scores(signals, weights)`` when the caller already has it.
     """
     scores = final_scores(signals, weights) if scores is None else scores
-    order = top_indices(scores, 10)
+    order = leading(signals, weights, scores, 10)
     top = order[0]
     runner_up = scores[order[1]] if len(order) > 1 else scores[top] - 1.0
     top_ten = scores[order[:10]].mean()

@@ -341,3 +341,12 @@ def test_e5_always_runs_on_its_own_thread(encoders: Encoders) -> None:
         model.query = original
     assert len(seen) == 1
     assert seen.pop().startswith("e5")
+
+
+def test_the_leading_sentences_are_the_best_final_scores() -> None:
+    weights = answer.RankWeights()
+    signals = _signals(_matrix(articles=10), weights)
+    scores = answer.final_scores(signals, weights)
+    for count in (1, 5, len(signals.candidates), len(signals.candidates) + 3):
+        found = answer.leading(signals, weights, scores, count)
+        np.testing.assert_array_equal(scores[found], np.sort(scores)[::-1][:count])
