@@ -265,15 +265,16 @@ class Knowledge:
 
         ``language`` is the question's language when the caller knows it (else detected).
         """
+        # e5 is the slow encoder: it encodes while the store is checked, USE scores, the words
+        # are matched against the vocabulary and the keyword search runs.
+        e5_task = self._start_e5(question) if self.encoders.loaded else None
         await self._notice_other_writers()
         matrix = await self._fact_matrix()
         if len(matrix.fact_ids) == 0:
             return None
-        # e5 is the slow encoder: it encodes while USE scores, the words are matched against
-        # the vocabulary and the keyword search runs.
-        if not self.encoders.loaded:
+        if e5_task is None:
             await asyncio.to_thread(self.encoders.load)
-        e5_task = asyncio.wrap_future(self.encoders.start_query_e5(question))
+            e5_task = self._start_e5(question)
         content = content_words(question)
         # One USE call encodes the question and its words.
         use_vectors = await asyncio.to_thread(self.encoders.words, [question, *content])
@@ -297,6 +298,9 @@ class Knowledge:
         answer.add_e5(signals, e5_scores)
         await self._soft_match(signals, question_words)
         return signals
+
+    def _start_e5(self, question: str) -> asyncio.Future[Matrix]:
+        return asyncio.wrap_future(self.encoders.start_query_e5(question))
 
     async def translate_terms(self, question: str) -> list[str]:
         """Index terms near the question's words in meaning, in any language (see ``translate``)."""
