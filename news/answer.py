@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from news.ranker import Ranker, shipped_ranker
-from storage.search import Halves, append_rows, dot_products
+from storage.search import Codes, append_codes, dot_products
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.intp]
@@ -196,8 +196,8 @@ class FactMatrix:
     article_ids: npt.NDArray[np.int64]
     language_group: IntArray
     flags: npt.NDArray[np.bool_]  # (facts, 3): carries a figure, a date, a named speaker
-    use: Halves  # float16, as stored (``storage.search.dot_products`` scans them)
-    e5: Halves
+    use: Codes  # int8 codes (``storage.search.Codes``), which ``dot_products`` scans
+    e5: Codes
     _layout: Layout | None = None
     # The layout of this matrix's leading rows when they are whole articles, every later row
     # belonging to a newer article (``concatenate``): its articles' norms are reused.
@@ -334,7 +334,7 @@ def _article_norms(
 
 
 def _summed_norms(
-    vectors: Halves, starts: IntArray, article_index: IntArray, articles: int
+    vectors: Codes, starts: IntArray, article_index: IntArray, articles: int
 ) -> FloatArray:
     """Length of the sum of each article's sentence vectors.
 
@@ -342,7 +342,7 @@ def _summed_norms(
     second, and so on. Each step gathers at most one row per article, so no full-size copy is
     made, and it is many times faster than ``np.add.at`` or ``np.add.reduceat`` over rows.
     """
-    sums = np.zeros((articles, vectors.shape[1]), np.float32)
+    sums = np.zeros((articles, vectors.codes.shape[1]), np.float32)
     order = np.argsort(article_index, kind="stable")  # each article's sentences, together
     owner = article_index[order]
     run_starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(order) else order
@@ -352,7 +352,7 @@ def _summed_norms(
         present = run_starts[lengths > position]
         for first in range(0, len(present), chunk):
             runs = present[first : first + chunk]
-            sums[owner[runs]] += vectors[starts[order[runs + position]]]
+            sums[owner[runs]] += vectors.floats(starts[order[runs + position]])
     norms: FloatArray = (np.sqrt(np.einsum("ij,ij->i", sums, sums)) + 1e-6).astype(np.float32)
     return norms
 
@@ -937,7 +937,7 @@ def concatenate(first: FactMatrix, second: FactMatrix) -> FactMatrix:
         article_ids=np.concatenate([first.article_ids, second.article_ids]),
         language_group=np.concatenate([first.language_group, second.language_group]),
         flags=np.concatenate([first.flags, second.flags]),
-        use=append_rows(first.use, second.use),
-        e5=append_rows(first.e5, second.e5),
+        use=append_codes(first.use, second.use),
+        e5=append_codes(first.e5, second.e5),
         _prefix_layout=first._layout if only_newer_articles else None,
     )

@@ -51,7 +51,7 @@ class Encoders:
       and every encoding takes about twice as long (14 ms -> 30 ms per question).
     * numpy's BLAS runs single-threaded. OpenBLAS threads spin after each call, and a USE
       encoding just before an e5 one made e5 up to six times slower. (The fact scans do not
-      use BLAS: their float16 vectors are scanned by SimSIMD, see ``storage.search``.)
+      use BLAS: their int8 codes are scanned by SimSIMD, see ``storage.search``.)
     """
 
     def __init__(self) -> None:

@@ -186,7 +186,7 @@ async def test_an_added_article_joins_the_loaded_matrices_without_copying_them(
         await knowledge.ask("what did DeepSeek claim about cost?")  # loads the matrices
         before, terms_before = knowledge._matrix, knowledge._terms
         assert before is not None and terms_before is not None
-        assert before.use.dtype == before.e5.dtype == np.float16  # held as stored
+        assert before.use.codes.dtype == before.e5.codes.dtype == np.int8  # held as codes
         body = (
             "The city council approved 12 million dollars for new parks in 2024. "
             "The mayor said that playgrounds would be built first."
@@ -196,10 +196,10 @@ async def test_an_added_article_joins_the_loaded_matrices_without_copying_them(
         assert after is not None and terms_after is not None
         assert len(after.fact_ids) > len(before.fact_ids)
         # The stored vectors were written after the old rows, not copied with them.
-        assert np.shares_memory(after.use, before.use)
-        assert np.shares_memory(after.e5, before.e5)
+        assert np.shares_memory(after.use.codes, before.use.codes)
+        assert np.shares_memory(after.e5.scales, before.e5.scales)
         assert np.shares_memory(terms_after.vectors, terms_before.vectors)
-        np.testing.assert_array_equal(after.use[: len(before.use)], before.use)
+        np.testing.assert_array_equal(after.use.codes[: len(before.use)], before.use.codes)
         found = await knowledge.ask("How much money did the council approve for parks?")
     assert found.answered
     assert "12 million" in found.facts[0].fact.sentence

@@ -16,7 +16,7 @@ from news import answer
 from news.embed import Encoders
 from news.knowledge import Knowledge, scan
 from news.ranker import Ranker, shipped_ranker
-from storage.search import TermRows, append_rows, dot_products
+from storage.search import TermRows, append_codes, append_rows, dot_products, quantise
 
 rng = np.random.default_rng(7)
 
@@ -48,8 +48,8 @@ def _matrix(articles: int = 6, sentences_per_article: int = 4) -> answer.FactMat
         article_ids=np.array(article_ids, np.int64),
         language_group=np.array(groups, np.intp),
         flags=flags,
-        use=_unit(count, 8).astype(np.float16),  # held as stored
-        e5=_unit(count, 6).astype(np.float16),
+        use=quantise(_unit(count, 8)),  # held as int8 codes
+        e5=quantise(_unit(count, 6)),
     )
 
 
@@ -67,7 +67,7 @@ def test_article_cosines_equal_the_cosine_with_each_normalised_centroid() -> Non
     matrix = _matrix()
     layout = matrix.layout
     query = _unit(1, 8)[0]
-    sentence_vectors = matrix.use[layout.sentence_starts].astype(np.float32)
+    sentence_vectors = matrix.use.floats(layout.sentence_starts)
     expected = []
     for article in range(layout.article_count):
         summed = sentence_vectors[layout.article_of_sentence == article].sum(axis=0)
@@ -272,19 +272,29 @@ def test_a_known_word_is_its_own_nearest_and_others_are_searched() -> None:
 
 @pytest.mark.parametrize("rows", [10, 50_000])  # one thread, then split over two
 async def test_the_fact_scan_equals_one_matrix_product(rows: int) -> None:
-    vectors = _unit(rows, 16).astype(np.float16)
+    vectors = _unit(rows, 16)
     query = _unit(1, 16)[0]
-    found = await scan(vectors, query)
+    found = await scan(quantise(vectors), query)
     assert found.dtype == np.float32 and found.shape == (rows,)
-    # Only the question's vector is rounded to float16; products accumulate in float32.
-    expected = vectors.astype(np.float32) @ query
-    np.testing.assert_allclose(found, expected, atol=2e-3)
+    # Both the rows and the question are rounded to int8 codes, each with its own scale.
+    expected = vectors @ query
+    np.testing.assert_allclose(found, expected, atol=0.02)
+    assert np.abs(found - expected).mean() < 0.005
+
+
+def test_codes_hold_each_row_to_within_half_a_step() -> None:
+    vectors = _unit(200, 32)
+    codes = quantise(vectors)
+    assert codes.codes.dtype == np.int8 and np.abs(codes.codes).max(axis=1).min() == 127
+    steps = np.abs(vectors).max(axis=1, keepdims=True) / 127
+    assert np.all(np.abs(codes.floats(slice(None)) - vectors) <= steps / 2 + 1e-7)
+    assert np.all(quantise(np.zeros((2, 4), np.float32)).codes == 0)  # no division by zero
 
 
 def test_dot_products_keep_the_reference_count_of_none() -> None:
     # SimSIMD's ``out=`` path gave back None without a reference of its own: every scan took
     # one from None, and the process crashed once none were left.
-    vectors, query = _unit(50, 8).astype(np.float16), _unit(1, 8)[0]
+    vectors, query = quantise(_unit(50, 8)), _unit(1, 8)[0]
     before = sys.getrefcount(None)
     for _ in range(1000):
         dot_products(vectors, query)
@@ -292,7 +302,7 @@ def test_dot_products_keep_the_reference_count_of_none() -> None:
 
 
 def test_dot_products_of_no_rows_is_empty() -> None:
-    assert dot_products(np.zeros((0, 4), np.float16), _unit(1, 4)[0]).shape == (0,)
+    assert dot_products(quantise(np.zeros((0, 4), np.float32)), _unit(1, 4)[0]).shape == (0,)
 
 
 def test_rows_are_appended_in_place_while_the_buffer_has_room() -> None:
@@ -311,6 +321,16 @@ def test_rows_are_appended_in_place_while_the_buffer_has_room() -> None:
     again = append_rows(grown, tail)
     assert np.shares_memory(again, grown)
     np.testing.assert_array_equal(again[14:], tail)
+
+
+def test_codes_and_their_scales_are_appended_together() -> None:
+    head, tail = quantise(_unit(5, 8)), quantise(_unit(3, 8))
+    joined = append_codes(head, tail)
+    np.testing.assert_array_equal(joined.codes, np.concatenate([head.codes, tail.codes]))
+    np.testing.assert_array_equal(joined.scales, np.concatenate([head.scales, tail.scales]))
+    # One-dimensional rows (the scales) grow their buffer in place too.
+    again = append_rows(joined.scales, tail.scales)
+    assert np.shares_memory(again, joined.scales)
 
 
 def test_a_copy_is_never_written_through() -> None:
