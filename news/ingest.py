@@ -21,12 +21,14 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from news.errors import UserError
-from news.text import Language, detect_language, normalize, strip_invisible
+from news.text import Language, detect_language, normalize, split_sentences, strip_invisible
 
 log = logging.getLogger(__name__)
 
 MAX_ARTICLE_BYTES = 2_000_000
 MIN_ARTICLE_CHARS = 40
+# A title made from an article's first sentence (when none is given) is cut to this length.
+_TITLE_CHARS = 80
 _HEADER_KEYS = {
     "title": "title",
     "date": "published",
@@ -378,7 +380,7 @@ def _finish(
     detected = detect_language(body)
     chosen: Language = language if language in ("ar", "en") else detected  # type: ignore[assignment]
     draft = ArticleDraft(
-        title=_clean_title(title) or _title_from_body(body),
+        title=_clean_title(title) or _title_from_body(body, chosen),
         body=body,
         language=chosen,
         source=(source or "").strip() or None,
@@ -393,9 +395,20 @@ def _clean_title(title: str | None) -> str:
     return " ".join((title or "").split())[:200]
 
 
-def _title_from_body(body: str) -> str:
+def _title_from_body(body: str, language: Language) -> str:
+    """A title for an article sent without one: its first sentence, cut at a word when long.
+
+    Lists and digests show it, so it ends at a whole word and without the sentence's full stop.
+    """
     first_line = body.strip().split("\n", 1)[0]
-    return first_line if len(first_line) <= 80 else first_line[:77].rstrip() + "…"
+    sentences = split_sentences(first_line, language)
+    title = (sentences[0].text if sentences else first_line).rstrip(". ")
+    if len(title) <= _TITLE_CHARS:
+        return title
+    cut = title[: _TITLE_CHARS - 1]
+    if " " in cut and not title[len(cut)].isspace():
+        cut = cut.rsplit(" ", 1)[0]  # drop the word the limit cuts through
+    return cut.rstrip(" ,;:-،؛") + "…"
 
 
 def parse_date(value: str) -> str:

@@ -101,12 +101,27 @@ def test_plain_text_arguments_override_header() -> None:
     assert draft.source == "Given source"
 
 
-def test_plain_text_without_header_takes_title_from_first_line() -> None:
+def test_plain_text_without_header_takes_its_first_sentence_as_title() -> None:
     draft = from_text(LONG_ENOUGH)
     assert draft.body == LONG_ENOUGH
-    assert draft.title
-    assert LONG_ENOUGH.startswith(draft.title.rstrip("…"))
+    assert draft.title == "The city council approved a new budget on Tuesday after a long debate"
     assert draft.published is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The regional transport authority announced on Wednesday that the long-delayed "
+        "northern rail extension will finally open to passengers next spring. It will cost more.",
+        "أعلنت هيئة النقل الإقليمية يوم الأربعاء أن امتداد السكك الحديدية الشمالي المتأخر طويلًا "
+        "سيفتح أخيرًا أمام الركاب في الربيع المقبل. وستكون كلفته أعلى.",
+    ],
+)
+def test_a_long_first_sentence_is_cut_at_a_word_for_the_title(body: str) -> None:
+    title = from_text(body).title
+    assert title.endswith("…") and len(title) <= 80
+    kept = title.removesuffix("…")
+    assert body.startswith(kept) and body[len(kept)] == " "  # a whole word, not part of one
 
 
 def test_sample_inline_date_header_is_read_as_published(sample_text: str) -> None:
