@@ -16,10 +16,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "empty_store": "No articles are stored yet, so I cannot answer questions. An admin can add some with /add.",
         "more_facts": "More from this article",
         "apology": "Sorry, something went wrong on my side. Please try again in a moment.",
-        "rate_limited": "You are asking faster than I can answer. Please wait {seconds} seconds and ask again.",
+        "rate_limited.one": "You are asking faster than I can answer. Please wait a second and ask again.",
+        "rate_limited.other": "You are asking faster than I can answer. Please wait {seconds} seconds and ask again.",
         "not_admin": "Only the bot's admins can do that.",
         "not_chat_admin": "Only this chat's admins can do that.",
-        "added": "Added article #{id}: {title} ({facts} facts).",
+        "added.one": "Added article #{id}: {title} (1 fact).",
+        "added.other": "Added article #{id}: {title} ({facts} facts).",
         "already_present": "That article is already stored as #{id}: {title}.",
         "removed": "Removed article #{id}.",
         "no_such_article": "There is no article #{id}.",
@@ -55,7 +57,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "subscriptions_header": "Digests in this chat:",
         "subscription_line": "#{id}: {schedule}, {timezone}{keywords} — next {next_run}{paused}",
         "paused_suffix": " (paused: {reason}; send /subscribe here to resume)",
-        "digest_header": "News digest: {count} new article(s)",
+        "digest_header.one": "News digest: 1 new article",
+        "digest_header.other": "News digest: {count} new articles",
         "digest_nothing": "Nothing new since the last digest.",
         "digest_read_more": "More: /article {id}",
         "digest_preview_none": "No new articles for the next digest yet.",
@@ -74,10 +77,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "empty_store": "لا توجد مقالات مخزّنة بعد، لذا لا أستطيع الإجابة. يمكن للمشرف إضافة مقالات عبر /add.",
         "more_facts": "المزيد من هذا المقال",
         "apology": "عذرًا، حدث خطأ من جهتي. حاول مرة أخرى بعد قليل.",
-        "rate_limited": "أنت تسأل أسرع مما أستطيع الإجابة. انتظر {seconds} ثانية ثم اسأل مجددًا.",
+        "rate_limited.one": "أنت تسأل أسرع مما أستطيع الإجابة. انتظر ثانية ثم اسأل مجددًا.",
+        "rate_limited.two": "أنت تسأل أسرع مما أستطيع الإجابة. انتظر ثانيتين ثم اسأل مجددًا.",
+        "rate_limited.few": "أنت تسأل أسرع مما أستطيع الإجابة. انتظر {seconds} ثوانٍ ثم اسأل مجددًا.",
+        "rate_limited.other": "أنت تسأل أسرع مما أستطيع الإجابة. انتظر {seconds} ثانية ثم اسأل مجددًا.",
         "not_admin": "هذا الأمر متاح لمشرفي البوت فقط.",
         "not_chat_admin": "هذا الأمر متاح لمشرفي هذه المحادثة فقط.",
-        "added": "أُضيف المقال #{id}: {title} ({facts} حقيقة).",
+        "added.one": "أُضيف المقال #{id}: {title} (حقيقة واحدة).",
+        "added.two": "أُضيف المقال #{id}: {title} (حقيقتان).",
+        "added.few": "أُضيف المقال #{id}: {title} ({facts} حقائق).",
+        "added.other": "أُضيف المقال #{id}: {title} ({facts} حقيقة).",
         "already_present": "هذا المقال مخزّن من قبل برقم #{id}: {title}.",
         "removed": "حُذف المقال #{id}.",
         "no_such_article": "لا يوجد مقال برقم #{id}.",
@@ -109,7 +118,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "subscriptions_header": "الملخصات في هذه المحادثة:",
         "subscription_line": "#{id}: {schedule}، {timezone}{keywords} — القادم {next_run}{paused}",
         "paused_suffix": " (متوقف: {reason}؛ أرسل /subscribe هنا لاستئنافه)",
-        "digest_header": "ملخص الأخبار: {count} مقال جديد",
+        "digest_header.one": "ملخص الأخبار: مقال جديد واحد",
+        "digest_header.two": "ملخص الأخبار: مقالان جديدان",
+        "digest_header.few": "ملخص الأخبار: {count} مقالات جديدة",
+        "digest_header.many": "ملخص الأخبار: {count} مقالًا جديدًا",
+        "digest_header.other": "ملخص الأخبار: {count} مقال جديد",
         "digest_nothing": "لا جديد منذ الملخص الأخير.",
         "digest_read_more": "المزيد: /article {id}",
         "digest_preview_none": "لا مقالات جديدة للملخص القادم بعد.",
@@ -121,7 +134,41 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+# Messages that carry a count, and the parameter that holds it. Each has a form per plural
+# category its language needs ("added.one", "added.other"; Arabic also "two", "few" and
+# "many"); a category without its own form takes the "other" one.
+COUNTED = {"added": "facts", "digest_header": "count", "rate_limited": "seconds"}
+
+
+def plural_category(language: str, count: int) -> str:
+    """The CLDR plural category of ``count`` in ``language`` (Arabic or English)."""
+    if language != "ar":
+        return "one" if count == 1 else "other"
+    if count in (0, 1, 2):
+        return ("zero", "one", "two")[count]
+    if 3 <= count % 100 <= 10:
+        return "few"
+    return "many" if 11 <= count % 100 <= 99 else "other"
+
+
+def has_message(key: str, language: str) -> bool:
+    """Whether the catalogue holds ``key`` in ``language`` (in any of its plural forms)."""
+    forms = MESSAGES.get(language, {})
+    return key in forms or f"{key}.other" in forms
+
+
 def message(key: str, language: str = "en", **params: object) -> str:
     """The message ``key`` in ``language`` (English when missing), with ``params`` filled in."""
+    if key in COUNTED:
+        return _counted_template(key, language, params[COUNTED[key]]).format(**params)
     template = MESSAGES.get(language, {}).get(key) or MESSAGES["en"][key]
     return template.format(**params)
+
+
+def _counted_template(key: str, language: str, count: object) -> str:
+    """The form of ``key`` for ``count`` in ``language`` (English when it has none)."""
+    if language not in MESSAGES or f"{key}.other" not in MESSAGES[language]:
+        language = "en"
+    forms = MESSAGES[language]
+    category = plural_category(language, int(str(count)))
+    return forms.get(f"{key}.{category}") or forms[f"{key}.other"]

@@ -17,7 +17,7 @@ from typing import Literal
 
 from bot.config import Settings
 from bot.context import Context, FileFetcher
-from bot.i18n import MESSAGES, message
+from bot.i18n import has_message, message
 from bot.ratelimit import RateLimiter
 from bot.types import Incoming, Reply
 from news.errors import UserError
@@ -211,9 +211,7 @@ class Dispatcher:
 
 def user_error_text(error: UserError, language: str) -> str:
     """A UserError in the chat's language when the catalogue has it, else its own English text."""
-    if error.key and error.key in MESSAGES.get(language, {}):
-        return message(error.key, language, **error.params)
-    if error.key and error.key in MESSAGES["en"] and language == "en":
+    if error.key and has_message(error.key, language):
         return message(error.key, language, **error.params)
     return str(error)
 

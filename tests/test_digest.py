@@ -527,7 +527,7 @@ async def test_digest_preview_moves_nothing(env: Env) -> None:
     )
     before = await all_subscriptions(env.db)
     preview = await say(env, "/digest")
-    assert "News digest: 1 new article(s)" in preview
+    assert "News digest: 1 new article" in preview
     assert titles_in(preview) == ["Harbor Bridge reopens after repairs"]
     assert "42 million dollars" in preview  # a key fact, quoted
     assert await all_subscriptions(env.db) == before
@@ -725,7 +725,7 @@ async def test_daily_digest_delivered_at_0900_berlin_across_spring_forward(
     await tg.worker.drain()
     [_, second] = tg.digests(chat)
     assert titles_in(second["text"]) == [LATE_TITLE]
-    assert "News digest: 1 new article(s)" in second["text"]
+    assert "News digest: 1 new article" in second["text"]
 
     # The next day: the period is recorded, but nothing new means no message.
     clock.now = utc(2025, 3, 31, 7, 0)
