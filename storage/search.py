@@ -21,7 +21,7 @@ class Codes:
     """Unit vectors held as int8 codes with one scale per row: row i is codes[i] * scales[i].
 
     The fact vectors are stored as float16; in memory they are held as codes, a quarter of
-    float32's memory and half of float16's (65 MB less at 10,000 articles). A scan reads half
+    float32's memory and half of float16's (66 MB less at 10,000 articles). A scan reads half
     as many bytes, and SimSIMD's int8 products take about a third of the time of its float16
     ones on this machine (BENCHMARKS.md, "latency"). Rounding moves a cosine by about 3e-4.
     """
