@@ -13,7 +13,7 @@ from storage.db import Database
 
 Floats = npt.NDArray[np.float32]
 Halves = npt.NDArray[np.float16]
-Rows = TypeVar("Rows", Floats, Halves, npt.NDArray[np.int8])
+Rows = TypeVar("Rows", Floats, npt.NDArray[np.int8])  # vectors and scales, codes
 
 
 @dataclass(frozen=True, slots=True)
