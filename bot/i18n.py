@@ -6,6 +6,9 @@ chooses the text. A key missing in Arabic falls back to English.
 
 from __future__ import annotations
 
+import operator
+from typing import SupportsIndex
+
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "answer_intro": "Here is what I found:",
@@ -169,6 +172,8 @@ def _counted_template(key: str, language: str, count: object) -> str:
     """The form of ``key`` for ``count`` in ``language`` (English when it has none)."""
     if language not in MESSAGES or f"{key}.other" not in MESSAGES[language]:
         language = "en"
+    if not isinstance(count, SupportsIndex):  # the parameters are untyped: say which one is wrong
+        raise TypeError(f"the count of {key!r} must be a whole number, not {count!r}")
     forms = MESSAGES[language]
-    category = plural_category(language, int(str(count)))
+    category = plural_category(language, operator.index(count))
     return forms.get(f"{key}.{category}") or forms[f"{key}.other"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bot.i18n import COUNTED, MESSAGES, has_message, message, plural_category
@@ -66,3 +67,11 @@ def test_a_rate_limit_in_either_language_names_the_wait() -> None:
 def test_an_error_without_a_catalogue_entry_shows_its_own_text() -> None:
     error = UserError("Plain words.", key="not_in_catalogue")
     assert user_error_text(error, "ar") == "Plain words."
+
+
+def test_a_count_that_is_not_a_whole_number_is_refused_by_name() -> None:
+    assert message("added", "en", id=3, title="T", facts=np.int64(2)).endswith("(2 facts).")
+    with pytest.raises(TypeError, match="'added'"):
+        message("added", "en", id=3, title="T", facts="2")
+    with pytest.raises(TypeError, match="'digest_header'"):
+        message("digest_header", "ar", count=2.0)
