@@ -168,8 +168,11 @@ class Knowledge:
         if not extracted.facts:
             raise UserError("I found no sentences in that article.", key="no_sentences")
         embeddings = self.encoders.passages([fact.text for fact in extracted.facts], draft.title)
-        use_blobs, e5_blobs = _float16_blobs(embeddings.use), _float16_blobs(embeddings.e5)
-        word_vectors = self.encoders.words(new_words).astype(np.float16)
+        use_blobs, e5_blobs = (
+            search.vector_blobs(embeddings.use),
+            search.vector_blobs(embeddings.e5),
+        )
+        word_blobs = search.vector_blobs(self.encoders.words(new_words))
         context = " ".join(index_terms(" ".join([draft.title, *extracted.key_entities])))
         facts = tuple(
             NewFact(
@@ -205,7 +208,7 @@ class Knowledge:
             sentences=tuple((s.text, s.start, s.end) for s in extracted.sentences),
             facts=facts,
             new_terms=tuple(
-                (word, stem(word), is_arabic_word(word), word_vectors[row].tobytes())
+                (word, stem(word), is_arabic_word(word), word_blobs[row])
                 for row, word in enumerate(new_words)
             ),
             vocabulary=tuple(vocabulary if vocabulary is not None else new_words),
@@ -578,10 +581,15 @@ class Knowledge:
         """
         vectors = []
         for fact_id, text, use, e5 in facts:
-            alone = Embeddings(_float32_rows((use,)), _float32_rows((e5,)))
+            alone = Embeddings(
+                search.stored_rows([use]).astype(np.float32),
+                search.stored_rows([e5]).astype(np.float32),
+            )
             await self._no_questions.wait()
             both = await asyncio.to_thread(self.encoders.add_title_reading, alone, [text], title)
-            vectors.append((fact_id, _float16_blobs(both.use)[0], _float16_blobs(both.e5)[0]))
+            vectors.append(
+                (fact_id, search.vector_blobs(both.use)[0], search.vector_blobs(both.e5)[0])
+            )
         return vectors
 
     async def _term_matrix(self) -> search.TermRows:
@@ -659,17 +667,6 @@ def _share_present(items: list[str], weights: npt.NDArray[np.float64], present: 
 
 def _is_content_word(word: str) -> bool:
     return len(word) > 1 and not is_stopword(word) and not word.isdigit()
-
-
-def _float32_rows(blobs: tuple[bytes, ...]) -> Matrix:
-    """Stored float16 vectors as the rows of a float32 matrix."""
-    rows: Matrix = np.stack([np.frombuffer(blob, np.float16) for blob in blobs]).astype(np.float32)
-    return rows
-
-
-def _float16_blobs(rows: Matrix) -> list[bytes]:
-    """A matrix's rows as stored: float16 bytes."""
-    return [row.astype(np.float16).tobytes() for row in rows]
 
 
 def content_words(text: str) -> list[str]:

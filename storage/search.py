@@ -140,6 +140,16 @@ async def load_vectors(db: Database, after_fact_id: int = 0, headroom: float = 0
     )
 
 
+def vector_blobs(rows: Floats) -> list[bytes]:
+    """Vectors as they are stored: each row's float16 bytes."""
+    return [row.tobytes() for row in np.asarray(rows, np.float16)]
+
+
+def stored_rows(blobs: list[bytes]) -> Halves:
+    """Stored vectors (``vector_blobs``, at least one) as the rows of a float16 matrix."""
+    return np.stack([np.frombuffer(blob, np.float16) for blob in blobs])
+
+
 def _empty_codes(rows: int, dims: int) -> Codes:
     return Codes(np.empty((rows, dims), np.int8), np.empty(rows, np.float32))
 
@@ -147,7 +157,7 @@ def _empty_codes(rows: int, dims: int) -> Codes:
 def _write_codes(target: Codes, rows: slice, blobs: list[bytes]) -> None:
     """Quantise stored float16 vectors into ``target``'s rows."""
     if blobs:
-        found = quantise(np.stack([np.frombuffer(blob, np.float16) for blob in blobs]))
+        found = quantise(stored_rows(blobs))
         target.codes[rows] = found.codes
         target.scales[rows] = found.scales
 
